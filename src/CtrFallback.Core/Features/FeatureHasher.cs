@@ -1,0 +1,216 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace CtrFallback.Features;
+
+/// <summary>
+/// The one featurizer, used by training and by serving: field-qualified hashing of categoricals
+/// (<c>C3=abc</c>) into 2^bits weights, hashed crosses, numeric bucket tokens and log-scaled dense numerics.
+/// </summary>
+/// <remarks>
+/// A row becomes <see cref="HashedCount"/> hashed indices (each with value 1) followed by
+/// <see cref="NumericCount"/> dense values at indices <c>HashSpace + i</c>. Thread-safe and allocation-free.
+/// </remarks>
+internal sealed class FeatureHasher
+{
+    /// <summary>Bumped whenever the hashing changes, so an old artifact is never scored with new hashing.</summary>
+    public const int Version = 1;
+
+    private const uint MissingMarker = 0x2545F491;
+    private readonly uint[] _categoricalSeeds;
+    private readonly uint[] _numericSeeds;
+    private readonly (int First, int Second, uint Seed)[] _crosses;
+    private readonly float[] _numericScales;
+    private readonly uint _hourSeed;
+    private readonly uint _daySeed;
+    private readonly int _mask;
+
+    public FeatureHasher(FeatureSchema schema, IReadOnlyList<float>? numericScales = null)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (schema.HashBits is < FeatureSchema.MinHashBits or > FeatureSchema.MaxHashBits)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"HashBits must be between {FeatureSchema.MinHashBits} and {FeatureSchema.MaxHashBits}.");
+        }
+
+        Schema = schema;
+        HashSpace = 1 << schema.HashBits;
+        _mask = HashSpace - 1;
+        _categoricalSeeds = schema.CategoricalFields.Select(f => HashString(0, f)).ToArray();
+        _numericSeeds = schema.NumericFields.Select(f => HashString(0, f + "#")).ToArray();
+        _crosses = schema.Crosses.Select(c => (
+            IndexOf(schema.CategoricalFields, c.First),
+            IndexOf(schema.CategoricalFields, c.Second),
+            HashString(0, c.First + "^" + c.Second))).ToArray();
+        _numericScales = numericScales?.ToArray() ?? Enumerable.Repeat(1f, schema.NumericFields.Count).ToArray();
+        if (_numericScales.Length != schema.NumericFields.Count)
+        {
+            throw new ArgumentException($"Expected {schema.NumericFields.Count} numeric scales, got {_numericScales.Length}.", nameof(numericScales));
+        }
+
+        _hourSeed = HashString(0, "@hour");
+        _daySeed = HashString(0, "@day");
+        HashedCount = schema.CategoricalFields.Count + _crosses.Length + schema.NumericFields.Count + (schema.Timestamp is null ? 0 : 2);
+    }
+
+    public FeatureSchema Schema { get; }
+
+    /// <summary>Number of hashed weights (2^bits).</summary>
+    public int HashSpace { get; }
+
+    /// <summary>Number of hashed indices per row.</summary>
+    public int HashedCount { get; }
+
+    public int NumericCount => _numericScales.Length;
+
+    public int CategoricalCount => _categoricalSeeds.Length;
+
+    /// <summary>Total feature dimension: hashed space then one dense slot per numeric field.</summary>
+    public int Dimension => HashSpace + NumericCount;
+
+    public IReadOnlyList<float> NumericScales => _numericScales;
+
+    /// <summary>The value hash of a categorical field; empty means missing (its own per-field token).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint HashCategorical(int field, ReadOnlySpan<char> value) =>
+        value.IsEmpty ? Mix(_categoricalSeeds[field] ^ MissingMarker) : HashString(_categoricalSeeds[field], value);
+
+    /// <summary>Signed log transform: handles negatives and heavy tails; NaN (missing) stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SignedLog(double x) => x >= 0 ? Math.Log(1 + x) : -Math.Log(1 - x);
+
+    /// <summary>
+    /// Featurizes one row. <paramref name="numeric"/> holds raw values (NaN = missing), <paramref name="categoricalHashes"/>
+    /// the results of <see cref="HashCategorical"/>; writes <see cref="HashedCount"/> indices and <see cref="NumericCount"/> dense values.
+    /// </summary>
+    public void Featurize(ReadOnlySpan<double> numeric, ReadOnlySpan<uint> categoricalHashes, DateTimeOffset? timestamp, Span<int> indices, Span<float> dense)
+    {
+        // Hot path: no allocation, one pass over the fields.
+        var k = 0;
+        for (var i = 0; i < categoricalHashes.Length; i++)
+        {
+            indices[k++] = (int)(categoricalHashes[i] & (uint)_mask);
+        }
+
+        foreach (var (first, second, seed) in _crosses)
+        {
+            indices[k++] = (int)(Mix(seed ^ categoricalHashes[first] ^ BitOperations.RotateLeft(categoricalHashes[second] * 0x9E3779B1u, 16)) & (uint)_mask);
+        }
+
+        for (var i = 0; i < numeric.Length; i++)
+        {
+            var x = numeric[i];
+            uint bucket;
+            if (double.IsNaN(x))
+            {
+                bucket = MissingMarker;
+                dense[i] = 0f;
+            }
+            else
+            {
+                var v = SignedLog(x);
+
+                // Half-log buckets give the linear model a non-linear view of each count.
+                bucket = (uint)(int)Math.Floor(Math.Clamp(v, -40, 40) * 2);
+                dense[i] = (float)v * _numericScales[i];
+            }
+
+            indices[k++] = (int)(Mix(_numericSeeds[i] ^ (bucket * 0x85EBCA6Bu)) & (uint)_mask);
+        }
+
+        if (Schema.Timestamp is not null)
+        {
+            var hour = timestamp is { } t ? (uint)t.UtcDateTime.Hour : MissingMarker;
+            var day = timestamp is { } d ? (uint)d.UtcDateTime.DayOfWeek : MissingMarker;
+            indices[k++] = (int)(Mix(_hourSeed ^ (hour * 0x85EBCA6Bu)) & (uint)_mask);
+            indices[k] = (int)(Mix(_daySeed ^ (day * 0x85EBCA6Bu)) & (uint)_mask);
+        }
+    }
+
+    /// <summary>
+    /// Turns a featurized row into the sorted, unique sparse form ML.NET's vectors need. Sorts <paramref name="hashed"/>
+    /// in place; a collision within a row counts twice, exactly as the hand-written dot product does.
+    /// </summary>
+    /// <returns>The number of entries written to <paramref name="indices"/> and <paramref name="values"/>.</returns>
+    public int ToSparse(Span<int> hashed, ReadOnlySpan<float> dense, Span<int> indices, Span<float> values)
+    {
+        hashed.Sort();
+        var count = 0;
+        foreach (var index in hashed)
+        {
+            if (count > 0 && indices[count - 1] == index)
+            {
+                values[count - 1] += 1;
+            }
+            else
+            {
+                indices[count] = index;
+                values[count++] = 1;
+            }
+        }
+
+        for (var i = 0; i < dense.Length; i++)
+        {
+            if (dense[i] != 0)
+            {
+                indices[count] = HashSpace + i;
+                values[count++] = dense[i];
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>A MurmurHash3-style 32-bit hash of UTF-16 text, two characters per round.</summary>
+    public static uint HashString(uint seed, ReadOnlySpan<char> text)
+    {
+        var h = seed ^ ((uint)text.Length * 0x9E3779B1u);
+        var i = 0;
+        for (; i + 1 < text.Length; i += 2)
+        {
+            h = Round(h, text[i] | ((uint)text[i + 1] << 16));
+        }
+
+        if (i < text.Length)
+        {
+            h = Round(h, text[i]);
+        }
+
+        return Mix(h);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Round(uint h, uint k)
+    {
+        k *= 0xCC9E2D51u;
+        k = BitOperations.RotateLeft(k, 15);
+        k *= 0x1B873593u;
+        h ^= k;
+        h = BitOperations.RotateLeft(h, 13);
+        return (h * 5) + 0xE6546B64u;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mix(uint h)
+    {
+        h ^= h >> 16;
+        h *= 0x85EBCA6Bu;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35u;
+        h ^= h >> 16;
+        return h;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> fields, string name)
+    {
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (fields[i] == name)
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"Cross field '{name}' is not a categorical field of the schema.");
+    }
+}

@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using CtrFallback.Data;
+using CtrFallback.Features;
+using CtrFallback.Training;
+using Microsoft.ML;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace CtrFallback.Serving;
+
+/// <summary>
+/// A loaded model artifact that scores raw impressions: the featurizer plus, for linear models, the weights read
+/// out of the ML.NET model and applied by hand (allocation-free); other models go through a per-thread ML.NET engine.
+/// </summary>
+internal sealed class CtrModel : IDisposable
+{
+    private readonly float[]? _weights;
+    private readonly float _bias;
+    private readonly float _slope;
+    private readonly float _offset;
+    private readonly ThreadLocal<EngineSlot>? _engines;
+
+    private CtrModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema, ArtifactMetadata metadata)
+    {
+        Metadata = metadata;
+        Transformer = transformer;
+        InputSchema = inputSchema;
+        Hasher = new FeatureHasher(metadata.Schema, metadata.NumericScales);
+        if (TryGetLinear(transformer, out var weights, out var bias, out var slope, out var offset))
+        {
+            if (weights.Length != Hasher.Dimension)
+            {
+                throw new InvalidDataException($"The model has {weights.Length} weights; its featurizer makes {Hasher.Dimension} features.");
+            }
+
+            (_weights, _bias, _slope, _offset) = (weights, bias, slope, offset);
+        }
+        else
+        {
+            _engines = new ThreadLocal<EngineSlot>(() => new EngineSlot(ml, transformer, inputSchema, Hasher), trackAllValues: true);
+        }
+    }
+
+    public ArtifactMetadata Metadata { get; }
+
+    public FeatureHasher Hasher { get; }
+
+    public FeatureSchema Schema => Metadata.Schema;
+
+    public ITransformer Transformer { get; }
+
+    public DataViewSchema InputSchema { get; }
+
+    /// <summary>Whether scoring takes the hand-written linear path (no ML.NET call per prediction).</summary>
+    public bool IsLinear => _weights is not null;
+
+    public static CtrModel Load(byte[] artifact, MLContext? ml = null)
+    {
+        ml ??= new MLContext(seed: 0);
+        var (transformer, inputSchema, metadata) = ModelArtifact.Load(ml, artifact);
+        return new CtrModel(ml, transformer, inputSchema, metadata);
+    }
+
+    /// <summary>Corrects a probability learned on negatives kept at rate <paramref name="rate"/>: q = p / (p + (1 - p) / w).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float CorrectForNegativeSampling(float p, double rate) =>
+        rate >= 1 ? p : (float)(p / (p + ((1 - p) / rate)));
+
+    /// <summary>Scores one impression.</summary>
+    public float Predict(Impression impression)
+    {
+        // Hot path: spans on the stack, no allocation.
+        Span<uint> hashes = stackalloc uint[Hasher.CategoricalCount];
+        var categorical = impression.Categorical;
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = Hasher.HashCategorical(i, categorical[i]);
+        }
+
+        return Predict(impression.Numeric, hashes, impression.Timestamp);
+    }
+
+    /// <summary>Scores one row from raw numeric values and categorical value hashes (see <see cref="FeatureHasher.HashCategorical"/>).</summary>
+    public float Predict(ReadOnlySpan<double> numeric, ReadOnlySpan<uint> categoricalHashes, DateTimeOffset? timestamp)
+    {
+        Span<int> indices = stackalloc int[Hasher.HashedCount];
+        Span<float> dense = stackalloc float[Hasher.NumericCount];
+        Hasher.Featurize(numeric, categoricalHashes, timestamp, indices, dense);
+        float p;
+        if (_weights is { } w)
+        {
+            var score = _bias;
+            foreach (var index in indices)
+            {
+                score += w[index];
+            }
+
+            var offset = Hasher.HashSpace;
+            for (var i = 0; i < dense.Length; i++)
+            {
+                score += w[offset + i] * dense[i];
+            }
+
+            p = 1f / (1f + MathF.Exp((_slope * score) + _offset));
+        }
+        else
+        {
+            p = _engines!.Value!.Predict(indices, dense);
+        }
+
+        return CorrectForNegativeSampling(p, Metadata.NegativeSampleRate);
+    }
+
+    /// <summary>Builds a scorer for click-log rows of a file with the given columns, matching fields by name.</summary>
+    public Func<ClickLogRow, float> CreateRowScorer(IReadOnlyList<string> columns)
+    {
+        var numeric = Schema.NumericFields.Select(f => IndexOf(columns, f)).ToArray();
+        var categorical = Schema.CategoricalFields.Select(f => IndexOf(columns, f)).ToArray();
+        var timestamp = Schema.Timestamp is null ? -1 : IndexOf(columns, Schema.Timestamp.Field);
+        var values = new double[numeric.Length];
+        var hashes = new uint[categorical.Length];
+        return row =>
+        {
+            for (var i = 0; i < numeric.Length; i++)
+            {
+                var text = row.Field(numeric[i]);
+                values[i] = text.IsEmpty || !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? double.NaN : v;
+            }
+
+            for (var i = 0; i < categorical.Length; i++)
+            {
+                hashes[i] = Hasher.HashCategorical(i, row.Field(categorical[i]));
+            }
+
+            DateTimeOffset? ts = timestamp >= 0 && TimestampFormat.TryParse(row.Field(timestamp), Schema.Timestamp!.Format, out var t) ? t : null;
+            return Predict(values, hashes, ts);
+        };
+
+        static int IndexOf(IReadOnlyList<string> columns, string field)
+        {
+            for (var i = 0; i < columns.Count; i++)
+            {
+                if (columns[i] == field)
+                {
+                    return i;
+                }
+            }
+
+            throw new InvalidDataException($"The model reads field '{field}', which the click log does not have.");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_engines is not null)
+        {
+            foreach (var slot in _engines.Values)
+            {
+                slot.Dispose();
+            }
+
+            _engines.Dispose();
+        }
+    }
+
+    private static bool TryGetLinear(ITransformer transformer, out float[] weights, out float bias, out float slope, out float offset)
+    {
+        var last = transformer is TransformerChain<ITransformer> chain ? chain.LastTransformer : transformer;
+        if (last is ISingleFeaturePredictionTransformer<object> { Model: CalibratedModelParametersBase<LinearBinaryModelParameters, PlattCalibrator> calibrated })
+        {
+            weights = calibrated.SubModel.Weights.ToArray();
+            bias = calibrated.SubModel.Bias;
+            slope = (float)calibrated.Calibrator.Slope;
+            offset = (float)calibrated.Calibrator.Offset;
+            return true;
+        }
+
+        (weights, bias, slope, offset) = ([], 0, 0, 0);
+        return false;
+    }
+
+    /// <summary>One ML.NET prediction engine with its reusable buffers, owned by one thread.</summary>
+    private sealed class EngineSlot : IDisposable
+    {
+        private readonly PredictionEngine<FeatureVectorRow, ScoreRow> _engine;
+        private readonly FeatureVectorRow _input = new();
+        private ScoreRow _output = new();
+        private readonly int[] _indices;
+        private readonly float[] _values;
+        private readonly int[] _sorted;
+        private readonly FeatureHasher _hasher;
+
+        public EngineSlot(MLContext ml, ITransformer transformer, DataViewSchema inputSchema, FeatureHasher hasher)
+        {
+            _hasher = hasher;
+            _engine = ml.Model.CreatePredictionEngine<FeatureVectorRow, ScoreRow>(transformer, inputSchema);
+            _indices = new int[hasher.HashedCount + hasher.NumericCount];
+            _values = new float[_indices.Length];
+            _sorted = new int[hasher.HashedCount];
+        }
+
+        public float Predict(ReadOnlySpan<int> hashed, ReadOnlySpan<float> dense)
+        {
+            hashed.CopyTo(_sorted);
+            var count = _hasher.ToSparse(_sorted, dense, _indices, _values);
+            _input.Features = new VBuffer<float>(_hasher.Dimension, count, _values, _indices);
+            _engine.Predict(_input, ref _output);
+            return _output.Probability;
+        }
+
+        public void Dispose() => _engine.Dispose();
+    }
+}
+
+/// <summary>The columns ML.NET's binary classifiers add.</summary>
+internal sealed class ScoreRow
+{
+    public float Score { get; set; }
+
+    public float Probability { get; set; }
+
+    public bool PredictedLabel { get; set; }
+}

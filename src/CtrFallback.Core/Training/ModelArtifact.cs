@@ -1,0 +1,110 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.ML;
+
+namespace CtrFallback.Training;
+
+/// <summary>
+/// The model artifact: one zip that a store keeps as bytes and a server loads with nothing else,
+/// holding the ML.NET model (<c>model.zip</c>) and its metadata (<c>ctrfallback.json</c>).
+/// </summary>
+internal static class ModelArtifact
+{
+    public const string ModelEntry = "model.zip";
+    public const string MetadataEntry = "ctrfallback.json";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static byte[] Create(MLContext ml, ITransformer model, DataViewSchema inputSchema, ArtifactMetadata metadata)
+    {
+        using var output = new MemoryStream();
+        using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using (var entry = zip.CreateEntry(ModelEntry, CompressionLevel.Fastest).Open())
+            {
+                ml.Model.Save(model, inputSchema, entry);
+            }
+
+            using var meta = zip.CreateEntry(MetadataEntry, CompressionLevel.Fastest).Open();
+            JsonSerializer.Serialize(meta, metadata, Json);
+        }
+
+        return output.ToArray();
+    }
+
+    public static ArtifactMetadata ReadMetadata(ReadOnlySpan<byte> artifact)
+    {
+        using var zip = Open(artifact.ToArray());
+        return ReadMetadata(zip);
+    }
+
+    public static (ITransformer Model, DataViewSchema InputSchema, ArtifactMetadata Metadata) Load(MLContext ml, byte[] artifact)
+    {
+        using var zip = Open(artifact);
+        var metadata = ReadMetadata(zip);
+        var entry = zip.GetEntry(ModelEntry) ?? throw new InvalidDataException($"The model artifact has no '{ModelEntry}'.");
+        using var model = new MemoryStream();
+        using (var stream = entry.Open())
+        {
+            stream.CopyTo(model);
+        }
+
+        model.Position = 0;
+        var transformer = ml.Model.Load(model, out var inputSchema);
+        return (transformer, inputSchema, metadata);
+    }
+
+    private static ZipArchive Open(byte[] artifact)
+    {
+        try
+        {
+            return new ZipArchive(new MemoryStream(artifact, writable: false), ZipArchiveMode.Read);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException("The model artifact is not a CtrFallback model (not a zip archive).", ex);
+        }
+    }
+
+    private static ArtifactMetadata ReadMetadata(ZipArchive zip)
+    {
+        var entry = zip.GetEntry(MetadataEntry) ?? throw new InvalidDataException($"The model artifact has no '{MetadataEntry}'.");
+        using var stream = entry.Open();
+        var metadata = JsonSerializer.Deserialize<ArtifactMetadata>(stream, Json)
+            ?? throw new InvalidDataException($"The model artifact's '{MetadataEntry}' is empty.");
+        if (metadata.HasherVersion != Features.FeatureHasher.Version)
+        {
+            throw new InvalidDataException(
+                $"The model artifact was featurized with hasher version {metadata.HasherVersion}; this library hashes with version {Features.FeatureHasher.Version}.");
+        }
+
+        return metadata;
+    }
+}
+
+/// <summary>What the artifact says about its model: schema and featurizer settings, trainer settings, metrics, provenance.</summary>
+internal sealed record ArtifactMetadata
+{
+    public int FormatVersion { get; init; } = 1;
+
+    public int HasherVersion { get; init; } = Features.FeatureHasher.Version;
+
+    public required FeatureSchema Schema { get; init; }
+
+    public required IReadOnlyList<float> NumericScales { get; init; }
+
+    /// <summary>Share of training negatives kept; predictions are corrected with q = p / (p + (1 - p) / w).</summary>
+    public double NegativeSampleRate { get; init; } = 1;
+
+    public required string Trainer { get; init; }
+
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+
+    public ModelMetrics? Metrics { get; init; }
+
+    public string? DataFingerprint { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public long TrainingRows { get; init; }
+}

@@ -1,0 +1,48 @@
+namespace CtrFallback.Tests;
+
+public sealed class ClickLogSchemaTests
+{
+    [Fact]
+    public void Parse_FullDocument_ReadsEveryKey()
+    {
+        var schema = ClickLogSchema.Parse("""
+            {
+              "separator": ",", "hasHeader": false,
+              "columns": ["ts", "clicked", "site", "device", "price", "junk"],
+              "label": "clicked", "numeric": ["price"], "categorical": ["site", "device"], "ignore": ["junk"],
+              "timestamp": { "column": "ts", "format": "unix" },
+              "crosses": [["site", "device"]], "hashBits": 18
+            }
+            """);
+
+        schema.Separator.Should().Be(',');
+        schema.Label.Should().Be("clicked");
+        schema.Crosses.Should().Equal(new FieldCross("site", "device"));
+        schema.Timestamp.Should().Be(new TimestampField("ts", "unix"));
+        schema.HashBits.Should().Be(18);
+        schema.ToFeatureSchema().AllFields.Should().Equal("price", "site", "device", "ts");
+    }
+
+    [Theory]
+    [InlineData("""{ "separator": ",", "hasHeader": true, "categorical": ["a"] }""", "*'label' is required*")]
+    [InlineData("""{ "hasHeader": false, "label": "y", "categorical": ["a"] }""", "*'columns' must list*")]
+    [InlineData("""{ "hasHeader": false, "columns": ["y", "a"], "label": "y", "categorical": ["a", "b"] }""", "*unknown column 'b'*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "crosses": [["a", "z"]] }""", "*cross 'axz' names 'z'*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "hashBits": 40 }""", "*'hashBits' must be between*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "colums": [] }""", "*not a valid schema*colums*")]
+    [InlineData("""{ "hasHeader": true, "label": "y" }""", "*no feature columns*")]
+    public void Parse_InvalidDocument_FailsWithAClearMessage(string json, string expected)
+    {
+        var act = () => ClickLogSchema.Parse(json, "my-schema.json");
+
+        act.Should().Throw<ClickLogSchemaException>().WithMessage(expected).Which.Message.Should().StartWith("my-schema.json");
+    }
+
+    [Fact]
+    public void FromPreset_UnknownName_ListsTheChoices()
+    {
+        var act = () => ClickLogSchema.FromPreset("kaggle");
+
+        act.Should().Throw<ClickLogSchemaException>().WithMessage("*'criteo', 'avazu'*");
+    }
+}
