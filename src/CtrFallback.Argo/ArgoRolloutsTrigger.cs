@@ -78,10 +78,11 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
         try
         {
             var patch = new V1Patch("{\"spec\":{\"restartAt\":\"" + restartAt + "\"}}", V1Patch.PatchType.MergePatch);
-            await CallAsync(
+            var patched = await CallAsync(
                 "patch",
                 ct => _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct),
                 token).ConfigureAwait(false);
+            last = RolloutState.Parse(patched);
             Log.RestartRequested(_logger, Namespace, RolloutName, restartAt, request.ModelName, request.Version, request.Alias);
 
             if (!_options.WaitForCompletion)
