@@ -218,6 +218,32 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trigger_WhenTheApiServerRefusesConnections_RetriesThenFails()
+    {
+        // A port nobody listens on: the connection is refused at once, every time.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var unreachable = new TempKubeconfig(new Uri($"http://127.0.0.1:{closedPort}"), _server.Token, _server.Namespace);
+        var options = new ArgoRolloutsOptions
+        {
+            Namespace = "ads",
+            RolloutName = "ctr-inference",
+            KubeconfigPath = unreachable.Path,
+            Context = unreachable.Context,
+            MaxRetryAttempts = 2,
+            RetryDelay = TimeSpan.FromMilliseconds(1),
+        };
+        using var trigger = new ArgoRolloutsTrigger(Options.Create(options), TimeProvider.System);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("kept failing to patch").And.Contain("3 attempts");
+    }
+
+    [Fact]
     public async Task Trigger_WhenTheCallerCancels_Throws()
     {
         _server.Script = ControllerScript.NeverFinishes();
