@@ -107,12 +107,12 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
                 {
                     if (state.Aborted)
                     {
-                        return Failed($"Argo Rollout {Namespace}/{RolloutName} was aborted during the restart: {state.Describe(restartAt)}.");
+                        return Failed($"Argo Rollout {Namespace}/{RolloutName} was aborted during the restart: {state.Message ?? "(no message)"}");
                     }
 
                     if (state.IsDegraded)
                     {
-                        return Failed($"Argo Rollout {Namespace}/{RolloutName} is Degraded: {state.Message ?? "(no message)"} ({state.Describe(restartAt)}).");
+                        return Failed($"Argo Rollout {Namespace}/{RolloutName} is Degraded: {state.Message ?? "(no message)"}");
                     }
 
                     if (state.IsHealthy && state.HasRestartedAt(restartAt))
