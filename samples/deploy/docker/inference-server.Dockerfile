@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build from the repository root:
+#   docker build -f samples/deploy/docker/inference-server.Dockerfile -t registry.example.com/ctrfallback/inference-server:0.1.0 .
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /repo
+# Build settings first (SDK pin, package sources, central versions), then the sources the server needs.
+COPY global.json nuget.config .editorconfig Directory.Build.props Directory.Packages.props ./
+COPY src/ src/
+COPY samples/CtrFallback.InferenceServer/ samples/CtrFallback.InferenceServer/
+RUN dotnet restore samples/CtrFallback.InferenceServer/CtrFallback.InferenceServer.csproj
+RUN dotnet publish samples/CtrFallback.InferenceServer/CtrFallback.InferenceServer.csproj \
+      --configuration Release --no-restore --output /app /p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# LightGBM's native library needs OpenMP (libgomp), which the base image lacks.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app ./
+ENV ASPNETCORE_URLS=http://+:8080
+EXPOSE 8080
+# The base image's non-root `app` user (UID 1654); the manifests run as the same UID.
+USER $APP_UID
+ENTRYPOINT ["dotnet", "CtrFallback.InferenceServer.dll"]

@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CtrFallback.Argo;
+
+/// <summary>
+/// Restarts an Argo Rollout the way <c>kubectl argo rollouts restart</c> does (a merge patch of <c>spec.restartAt</c>)
+/// and, if configured, follows it until every pod is newer than that time and the Rollout is Healthy.
+/// </summary>
+/// <remarks>
+/// KubernetesClient owns its HttpClient (TLS and credentials come from the kubeconfig), so it cannot be an
+/// IHttpClientFactory typed client; transient failures are retried here instead, on the injected TimeProvider.
+/// </remarks>
+internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
+{
+    internal const string Group = "argoproj.io";
+    internal const string Version = "v1alpha1";
+    internal const string Plural = "rollouts";
+
+    private readonly ArgoRolloutsOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Kubernetes _client;
+    private readonly string _credentialSource;
+
+    public ArgoRolloutsTrigger(
+        IOptions<ArgoRolloutsOptions> options,
+        TimeProvider timeProvider,
+        ILogger<ArgoRolloutsTrigger>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _logger = logger ?? NullLogger<ArgoRolloutsTrigger>.Instance;
+
+        KubernetesClientConfiguration config;
+        if (string.IsNullOrWhiteSpace(_options.KubeconfigPath))
+        {
+            config = KubernetesClientConfiguration.InClusterConfig();
+            _credentialSource = "the pod's service account";
+        }
+        else
+        {
+            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(_options.KubeconfigPath, _options.Context);
+            _credentialSource = $"the credentials of kubeconfig '{_options.KubeconfigPath}' (context '{_options.Context ?? config.CurrentContext ?? "current"}')";
+        }
+
+        _client = new Kubernetes(config);
+    }
+
+    private string Namespace => _options.Namespace;
+
+    private string RolloutName => _options.RolloutName;
+
+    private string ResourcePath => $"/apis/{Group}/{Version}/namespaces/{Namespace}/{Plural}/{RolloutName}";
+
+    public async Task<DeploymentResult> TriggerAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        // One deadline for the whole trigger: retries, the patch and the wait all count against Timeout.
+        using var deadline = new CancellationTokenSource(_options.Timeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var token = linked.Token;
+
+        // RFC 3339 at second precision, as kubectl writes metav1.Time.
+        var restartAt = _timeProvider.GetUtcNow().UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'Z'", CultureInfo.InvariantCulture);
+        RolloutState? last = null;
+
+        try
+        {
+            var patch = new V1Patch("{\"spec\":{\"restartAt\":\"" + restartAt + "\"}}", V1Patch.PatchType.MergePatch);
+            var patched = await CallAsync(
+                "patch",
+                ct => _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct),
+                token).ConfigureAwait(false);
+            last = RolloutState.Parse(patched);
+            Log.RestartRequested(_logger, Namespace, RolloutName, restartAt, request.ModelName, request.Version, request.Alias);
+
+            if (!_options.WaitForCompletion)
+            {
+                return new DeploymentResult(
+                    DeploymentStatus.Requested,
+                    $"Asked Argo Rollout {Namespace}/{RolloutName} to restart at {restartAt} for {request.ModelName} version {request.Version} ({request.Alias}); not waiting for it.");
+            }
+
+            while (true)
+            {
+                var rollout = await CallAsync(
+                    "get",
+                    ct => _client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Group, Version, Namespace, Plural, RolloutName, ct),
+                    token).ConfigureAwait(false);
+                var state = RolloutState.Parse(rollout);
+                last = state;
+                Log.RolloutObserved(_logger, Namespace, RolloutName, state.Phase, state.Generation, state.ObservedGeneration, state.RestartedAt, state.Message);
+
+                // Phase and message speak of an older spec until the controller has observed our patch.
+                if (state.IsObserved)
+                {
+                    if (state.Aborted)
+                    {
+                        return Failed($"Argo Rollout {Namespace}/{RolloutName} was aborted during the restart: {state.Message ?? "(no message)"}");
+                    }
+
+                    if (state.IsDegraded)
+                    {
+                        return Failed($"Argo Rollout {Namespace}/{RolloutName} is Degraded: {state.Message ?? "(no message)"}");
+                    }
+
+                    if (state.IsHealthy && state.HasRestartedAt(restartAt))
+                    {
+                        Log.RestartSucceeded(_logger, Namespace, RolloutName);
+                        return new DeploymentResult(
+                            DeploymentStatus.Succeeded,
+                            $"Argo Rollout {Namespace}/{RolloutName} restarted at {restartAt} and is Healthy; {request.ModelName} version {request.Version} ({request.Alias}) is serving.");
+                    }
+                }
+
+                await Task.Delay(_options.PollInterval, _timeProvider, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var seen = last is null
+                ? "the Rollout was never read back"
+                : $"last seen {last.Describe(restartAt)}";
+            var message = _options.WaitForCompletion
+                ? $"Argo Rollout {Namespace}/{RolloutName} did not finish restarting within {_options.Timeout}: {seen}."
+                : $"The restart of Argo Rollout {Namespace}/{RolloutName} could not be requested within {_options.Timeout}.";
+            Log.RestartTimedOut(_logger, Namespace, RolloutName, message);
+            return new DeploymentResult(DeploymentStatus.TimedOut, message);
+        }
+        catch (KubernetesCallException ex)
+        {
+            return Failed(ex.Message);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private DeploymentResult Failed(string message)
+    {
+        Log.RestartFailed(_logger, Namespace, RolloutName, message);
+        return new DeploymentResult(DeploymentStatus.Failed, message);
+    }
+
+    /// <summary>Calls the API, retrying transient failures (5xx, 429, connection errors) with doubling delays.</summary>
+    /// <exception cref="KubernetesCallException">The call was refused, or kept failing; the message says why in words.</exception>
+    private async Task<T> CallAsync<T>(string verb, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsTransient(ex, cancellationToken))
+            {
+                if (attempt > _options.MaxRetryAttempts)
+                {
+                    throw new KubernetesCallException(
+                        $"The Kubernetes API kept failing to {verb} {Group}/{Plural} '{RolloutName}' in namespace '{Namespace}' " +
+                        $"({attempt} attempts): {Describe(ex)}",
+                        ex);
+                }
+
+                var delay = _options.RetryDelay * Math.Pow(2, attempt - 1);
+                Log.TransientFailure(_logger, ex, verb, Namespace, RolloutName, attempt, delay);
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException ex)
+            {
+                throw new KubernetesCallException(Refusal(verb, ex), ex);
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        HttpOperationException { Response.StatusCode: var status } =>
+            (int)status >= 500 || status == HttpStatusCode.TooManyRequests,
+        HttpRequestException => true,
+
+        // HttpClient's own timeout surfaces as a cancellation nobody asked for.
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        _ => false,
+    };
+
+    private string Refusal(string verb, HttpOperationException exception)
+    {
+        var status = exception.Response?.StatusCode;
+        var apiSays = ApiMessage(exception);
+        return status switch
+        {
+            HttpStatusCode.Unauthorized =>
+                $"The Kubernetes API rejected {_credentialSource} (401 Unauthorized) when asked to {verb} {Plural}.{Group} '{RolloutName}' in namespace '{Namespace}': " +
+                $"the token or certificate is missing, expired or not trusted. API said: {apiSays}",
+            HttpStatusCode.Forbidden =>
+                $"Permission denied (403 Forbidden): {_credentialSource} may not '{verb}' {Plural}.{Group} in namespace '{Namespace}'. " +
+                $"Grant verb '{verb}' on resource 'rollouts' in API group 'argoproj.io' (a Role and RoleBinding in '{Namespace}'; the trigger needs get and patch). API said: {apiSays}",
+            HttpStatusCode.NotFound =>
+                $"Argo Rollout '{RolloutName}' was not found in namespace '{Namespace}' (404 on {verb} {ResourcePath}): " +
+                $"check the rollout name and namespace, and that the Argo Rollouts CRD (rollouts.argoproj.io) is installed. API said: {apiSays}",
+            _ =>
+                $"The Kubernetes API refused to {verb} {Plural}.{Group} '{RolloutName}' in namespace '{Namespace}' ({Describe(exception)}).",
+        };
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        HttpOperationException { Response: { } response } op =>
+            string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode} {response.StatusCode}: {ApiMessage(op)}"),
+        _ => exception.Message,
+    };
+
+    /// <summary>The <c>message</c> of the API server's Status object, or the raw body when it is not one.</summary>
+    private static string ApiMessage(HttpOperationException exception)
+    {
+        var body = exception.Response?.Content;
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return "(empty response)";
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("message", out var message) &&
+                message.ValueKind == JsonValueKind.String)
+            {
+                return message.GetString() ?? body;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a Status object (a proxy's HTML page, say): show the body as it came.
+        }
+
+        return body.Length > 500 ? body[..500] + "…" : body;
+    }
+
+    /// <summary>A Kubernetes call that will not succeed by retrying; the message is meant for a person.</summary>
+    private sealed class KubernetesCallException(string message, Exception innerException) : Exception(message, innerException);
+}
