@@ -68,13 +68,17 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         var queue = _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>());
         for (var i = 0; i < times; i++)
         {
-            queue.Enqueue(new Fault(status, errorCode, Stall: false));
+            queue.Enqueue(new Fault(status, errorCode, Stall: false, AfterServing: false));
         }
     }
 
+    /// <summary>Serves the next request of a call (its effect happens) but answers it with an error, as a server that fails after committing.</summary>
+    public void FailAfterServingNext(string call, int status, string errorCode) =>
+        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(status, errorCode, Stall: false, AfterServing: true));
+
     /// <summary>Holds the next request of a call open until the client gives up on it (a timeout).</summary>
     public void StallNext(string call) =>
-        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(0, null, Stall: true));
+        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(0, null, Stall: true, AfterServing: false));
 
     /// <summary>How many requests of a call arrived, counting failed ones.</summary>
     public int CountOf(string call) => Requests.Count(r => r.Call == call);
@@ -140,7 +144,14 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
 
         var call = $"{request.Method} {endpoint}";
         Requests.Enqueue(new RecordedRequest(call, artifactPath, request.Headers.Authorization.ToString()));
-        if (_faults.TryGetValue(call, out var queue) && queue.TryDequeue(out var fault))
+        Fault? fault = null;
+        if (_faults.TryGetValue(call, out var queue))
+        {
+            queue.TryDequeue(out fault);
+        }
+
+        var failAfterServing = fault is { AfterServing: true } ? fault : null;
+        if (fault is { AfterServing: false })
         {
             if (fault.Stall)
             {
@@ -208,6 +219,12 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
             if (answer is null)
             {
                 await NotFoundHtml(context);
+                return;
+            }
+
+            if (failAfterServing is not null)
+            {
+                await Error(context, failAfterServing.Status, failAfterServing.ErrorCode!, $"Injected {failAfterServing.ErrorCode} after serving {call}.");
                 return;
             }
 
@@ -715,7 +732,7 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
 
     internal sealed record RecordedRequest(string Call, string? ArtifactPath, string Authorization);
 
-    private sealed record Fault(int Status, string? ErrorCode, bool Stall);
+    private sealed record Fault(int Status, string? ErrorCode, bool Stall, bool AfterServing);
 
     private sealed class MlflowError(int status, string errorCode, string message) : Exception(message)
     {
