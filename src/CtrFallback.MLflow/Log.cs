@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Registered MLflow model {ModelName} version {Version} from run {RunId} (artifact SHA-256 {Sha256}).")]
     public static partial void VersionRegistered(ILogger logger, string modelName, int version, string runId, string sha256);
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Registering model {ModelName} in MLflow failed in run {RunId}; no model version was created and the run is marked FAILED.")]
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Registering model {ModelName} in MLflow failed in run {RunId}; no model version was created and the run is marked FAILED (KILLED when cancelled).")]
     public static partial void RegistrationFailed(ILogger logger, string modelName, string runId, Exception exception);
 
     [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Could not mark MLflow run {RunId} as {Status}.")]

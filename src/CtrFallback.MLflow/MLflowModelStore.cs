@@ -36,6 +36,9 @@ internal sealed class MLflowModelStore : IModelStore
     private const int MaxParamsPerBatch = 100;
     private const int MaxTagsPerBatch = 100;
 
+    // MLflow rejects longer model version tag values; the full reasons stay in the run's gate criteria tag.
+    private const int MaxRegistryTagValueLength = 5000;
+
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly IOptions<MLflowModelStoreOptions> _options;
     private readonly TimeProvider _timeProvider;
@@ -96,9 +99,10 @@ internal sealed class MLflowModelStore : IModelStore
         }
         catch (Exception ex)
         {
-            // No model version exists yet, so no reader can see this registration; the run stays as a FAILED record.
+            // No model version exists yet, so no reader can see this registration; the run stays as a FAILED (or,
+            // when the caller cancelled, KILLED) record.
             Log.RegistrationFailed(_logger, registration.ModelName, runId, ex);
-            await TryUpdateRunAsync(client, runId, "FAILED").ConfigureAwait(false);
+            await TryUpdateRunAsync(client, runId, EndStatus(ex, cancellationToken)).ConfigureAwait(false);
             throw;
         }
 
@@ -117,7 +121,7 @@ internal sealed class MLflowModelStore : IModelStore
         catch (Exception ex)
         {
             Log.VersionCreateFailed(_logger, registration.ModelName, runId, ex);
-            await TryUpdateRunAsync(client, runId, "FAILED").ConfigureAwait(false);
+            await TryUpdateRunAsync(client, runId, EndStatus(ex, cancellationToken)).ConfigureAwait(false);
             await TryDeleteVersionsOfRunAsync(client, registration.ModelName, runId).ConfigureAwait(false);
             throw;
         }
@@ -515,6 +519,9 @@ internal sealed class MLflowModelStore : IModelStore
             MLflowJsonContext.Default.EmptyResponse,
             cancellationToken).ConfigureAwait(false);
 
+    private static string EndStatus(Exception exception, CancellationToken cancellationToken) =>
+        exception is OperationCanceledException && cancellationToken.IsCancellationRequested ? "KILLED" : "FAILED";
+
     /// <summary>Best effort, and not cancelled with the registration: the caller already has the real failure.</summary>
     private async Task TryUpdateRunAsync(MLflowRestClient client, string runId, string status)
     {
@@ -644,11 +651,14 @@ internal sealed class MLflowModelStore : IModelStore
         if (registration.Gate is { } gate)
         {
             tags[ModelTags.GatePassed] = gate.Passed ? "true" : "false";
-            tags[ModelTags.GateReasons] = string.Join('\n', gate.Reasons);
+            tags[ModelTags.GateReasons] = Truncate(string.Join('\n', gate.Reasons), MaxRegistryTagValueLength);
         }
 
         return tags;
     }
+
+    private static string Truncate(string value, int maxLength) =>
+        value.Length <= maxLength ? value : string.Concat(value.AsSpan(0, maxLength - 1), "…");
 
     private static string ArtifactUri(MlflowModelVersion version, string relativePath) =>
         (version.Source ?? throw new ModelStoreException($"MLflow model {version.Name} version {version.Version} has no source."))

@@ -103,7 +103,7 @@ internal sealed class MLflowRestClient
         if (!artifactUri.StartsWith(scheme, StringComparison.Ordinal))
         {
             throw new ModelStoreException(
-                $"MLflow artifact location '{artifactUri}' is not an mlflow-artifacts: URI; start the tracking server with --serve-artifacts (the store only reads and writes artifacts through the proxy).");
+                $"MLflow artifact location '{artifactUri}' is not an mlflow-artifacts: URI. This store reads and writes artifacts only through MLflow's artifact proxy: start the tracking server with --serve-artifacts (versions registered by CtrFallback always have such a source).");
         }
 
         var rest = artifactUri[scheme.Length..];

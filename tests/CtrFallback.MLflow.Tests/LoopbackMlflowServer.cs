@@ -76,9 +76,14 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
     public void FailAfterServingNext(string call, int status, string errorCode) =>
         _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(status, errorCode, Stall: false, AfterServing: true));
 
-    /// <summary>Holds the next request of a call open until the client gives up on it (a timeout).</summary>
-    public void StallNext(string call) =>
-        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(0, null, Stall: true, AfterServing: false));
+    /// <summary>Holds the next request of a call open until the client gives up on it (a timeout or a cancellation).</summary>
+    /// <returns>A task that completes when the stalled request has arrived.</returns>
+    public Task StallNext(string call)
+    {
+        var fault = new Fault(0, null, Stall: true, AfterServing: false);
+        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(fault);
+        return fault.Arrived.Task;
+    }
 
     /// <summary>How many requests of a call arrived, counting failed ones.</summary>
     public int CountOf(string call) => Requests.Count(r => r.Call == call);
@@ -155,6 +160,7 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         {
             if (fault.Stall)
             {
+                fault.Arrived.TrySetResult();
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
@@ -732,7 +738,10 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
 
     internal sealed record RecordedRequest(string Call, string? ArtifactPath, string Authorization);
 
-    private sealed record Fault(int Status, string? ErrorCode, bool Stall, bool AfterServing);
+    private sealed record Fault(int Status, string? ErrorCode, bool Stall, bool AfterServing)
+    {
+        public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private sealed class MlflowError(int status, string errorCode, string message) : Exception(message)
     {

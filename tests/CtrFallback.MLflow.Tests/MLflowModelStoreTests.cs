@@ -91,7 +91,7 @@ public sealed class MLflowModelStoreTests : IAsyncLifetime
     {
         await using var services = MLflowStoreHost.Build(_server.Uri, o => o.Timeout = TimeSpan.FromMilliseconds(300));
         await Store(services).RegisterAsync(Registration());
-        _server.StallNext("GET registered-models/get");
+        _ = _server.StallNext("GET registered-models/get");
 
         var listed = await Store(services).ListVersionsAsync(Model);
 
@@ -181,6 +181,34 @@ public sealed class MLflowModelStoreTests : IAsyncLifetime
         _server.CountOf("DELETE model-versions/delete").Should().Be(1);
         _server.VersionCount(Model).Should().Be(0);
         (await store.GetVersionAsync(Model, 1)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Register_WhenCancelledDuringTheUpload_LeavesNoVersionAndMarksTheRunKilled()
+    {
+        await using var services = MLflowStoreHost.Build(_server.Uri);
+        var store = Store(services);
+        using var cancellation = new CancellationTokenSource();
+        var stalled = _server.StallNext("PUT mlflow-artifacts/artifacts");
+
+        var registration = store.RegisterAsync(Registration(), cancellation.Token);
+        await stalled;
+        await cancellation.CancelAsync();
+
+        await registration.Invoking(r => r).Should().ThrowAsync<OperationCanceledException>();
+        _server.CountOf("POST model-versions/create").Should().Be(0);
+        (await store.ListVersionsAsync(Model)).Should().BeEmpty();
+        _server.RunStatuses().Should().Equal("KILLED");
+    }
+
+    [Fact]
+    public void Metrics_TravelAsMLflowWants_NaNAsAString()
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(new MetricValue("calibration", double.NaN, 1, 0), MLflowJsonContext.Default.MetricValue);
+        var read = System.Text.Json.JsonSerializer.Deserialize("""{"key":"auc","value":"NaN","timestamp":1,"step":0}""", MLflowJsonContext.Default.MetricValue);
+
+        json.Should().Contain("\"value\":\"NaN\"");
+        read!.Value.Should().Be(double.NaN);
     }
 
     [Theory]
