@@ -78,7 +78,15 @@ internal sealed class MLflowModelStore : IModelStore
                 experimentId,
                 $"{registration.ModelName}-{createdAt:yyyyMMdd-HHmmss}",
                 createdAt.ToUnixTimeMilliseconds(),
-                [new KeyValue(ModelNameTag, registration.ModelName)]),
+                Environment.UserName,
+                [
+                    new KeyValue(ModelNameTag, registration.ModelName),
+
+                    // What MLflow's own clients set, so the UI shows who and what logged the run.
+                    new KeyValue("mlflow.user", Environment.UserName),
+                    new KeyValue("mlflow.source.type", "JOB"),
+                    new KeyValue("mlflow.source.name", System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "CtrFallback"),
+                ]),
             MLflowJsonContext.Default.CreateRunRequest,
             MLflowJsonContext.Default.RunResponse,
             cancellationToken).ConfigureAwait(false)).Run?.Info;
@@ -433,7 +441,7 @@ internal sealed class MLflowModelStore : IModelStore
         if (registration.Gate is { } gate)
         {
             // The full per-criterion decision, so a reader gets back exactly what the gate said.
-            tags.Add(new KeyValue(GateCriteriaTag, JsonSerializer.Serialize(gate.Criteria, CtrFallbackJsonContext.Default.IReadOnlyListGateCriterionResult)));
+            tags.Add(new KeyValue(GateCriteriaTag, JsonSerializer.Serialize(gate.Criteria, CtrFallbackJsonContext.Compact.IReadOnlyListGateCriterionResult)));
         }
 
         var batches = Math.Max(1, Math.Max(Chunks(parameters.Count, MaxParamsPerBatch), Chunks(tags.Count, MaxTagsPerBatch)));

@@ -12,7 +12,7 @@ internal sealed record MetricValue(string Key, double Value, long Timestamp, lon
 
 internal sealed record CreateExperimentRequest(string Name);
 
-internal sealed record CreateRunRequest(string ExperimentId, string RunName, long StartTime, IReadOnlyList<KeyValue> Tags);
+internal sealed record CreateRunRequest(string ExperimentId, string RunName, long StartTime, string UserId, IReadOnlyList<KeyValue> Tags);
 
 internal sealed record LogBatchRequest(string RunId, IReadOnlyList<MetricValue> Metrics, IReadOnlyList<KeyValue> Params, IReadOnlyList<KeyValue> Tags);
 
@@ -118,4 +118,12 @@ internal sealed record ArtifactMetadata(
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(ArtifactMetadata))]
 [JsonSerializable(typeof(IReadOnlyList<GateCriterionResult>))]
-internal sealed partial class CtrFallbackJsonContext : JsonSerializerContext;
+internal sealed partial class CtrFallbackJsonContext : JsonSerializerContext
+{
+    /// <summary>The same, on one line: for values kept in MLflow tags.</summary>
+    public static CtrFallbackJsonContext Compact { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    });
+}
