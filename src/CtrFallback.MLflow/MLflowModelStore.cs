@@ -493,7 +493,7 @@ internal sealed class MLflowModelStore : IModelStore
             [.. (registration.Attachments?.Keys ?? []).Order(StringComparer.Ordinal)]);
         await client.PutArtifactAsync(
             $"{source}/{MetadataFileName}",
-            JsonSerializer.SerializeToUtf8Bytes(metadata, CtrFallbackJsonContext.Default.ArtifactMetadata),
+            JsonSerializer.SerializeToUtf8Bytes(metadata, CtrFallbackJsonContext.Indented.ArtifactMetadata),
             cancellationToken).ConfigureAwait(false);
         await client.PutArtifactAsync(
             $"{source}/{DescriptorFileName}",

@@ -111,19 +111,26 @@ internal sealed record ArtifactMetadata(
     string? DataFingerprint,
     IReadOnlyList<string> Attachments);
 
-/// <summary>CtrFallback's own documents (metadata, gate criteria): camelCase, indented.</summary>
+/// <summary>CtrFallback's own documents (metadata, gate criteria): camelCase; use <see cref="Compact"/> or <see cref="Indented"/> to write.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    WriteIndented = true,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(ArtifactMetadata))]
 [JsonSerializable(typeof(IReadOnlyList<GateCriterionResult>))]
 internal sealed partial class CtrFallbackJsonContext : JsonSerializerContext
 {
-    /// <summary>The same, on one line: for values kept in MLflow tags.</summary>
-    public static CtrFallbackJsonContext Compact { get; } = new(new System.Text.Json.JsonSerializerOptions
+    /// <summary>On one line, for values kept in MLflow tags.</summary>
+    public static CtrFallbackJsonContext Compact { get; } = new(ReadableOptions(indented: false));
+
+    /// <summary>Indented, for files people open (<c>metadata.json</c>).</summary>
+    public static CtrFallbackJsonContext Indented { get; } = new(ReadableOptions(indented: true));
+
+    // Relaxed escaping keeps "AUC 0.77 >= 0.70" readable in the MLflow UI; these documents are never embedded in HTML by us.
+    private static System.Text.Json.JsonSerializerOptions ReadableOptions(bool indented) => new()
     {
         PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    });
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        WriteIndented = indented,
+    };
 }
