@@ -56,6 +56,18 @@ public static class MLflowModelStoreExtensions
     private static ICtrFallbackBuilder AddStore(ICtrFallbackBuilder builder)
     {
         var services = builder.Services;
+
+        // Core registers its file store with TryAdd; choosing MLflow replaces it whatever the call order.
+        services.RemoveAll<IModelStore>();
+        services.AddSingleton<IModelStore, MLflowModelStore>();
+
+        // A second call only adds its option settings: a second resilience handler would multiply the retries.
+        if (services.Any(d => d.ServiceType == typeof(MLflowModelStoreMarker)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton<MLflowModelStoreMarker>();
         services.AddOptions<MLflowModelStoreOptions>()
             .PostConfigure(o => o.ApplyEnvironmentFallbacks(Environment.GetEnvironmentVariable))
             .ValidateDataAnnotations()
@@ -93,9 +105,8 @@ public static class MLflowModelStoreExtensions
                 pipeline.AddTimeout(o.Timeout);
             });
 
-        // Core registers its file store with TryAdd; choosing MLflow replaces it whatever the call order.
-        services.RemoveAll<IModelStore>();
-        services.AddSingleton<IModelStore, MLflowModelStore>();
         return builder;
     }
+
+    private sealed class MLflowModelStoreMarker;
 }

@@ -75,6 +75,23 @@ public sealed class MLflowModelStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UseMLflowModelStore_CalledTwice_StillRetriesOnlyAsConfigured()
+    {
+        var services = new ServiceCollection();
+        var builder = new TestCtrFallbackBuilder(services);
+        builder.UseMLflowModelStore(o => (o.TrackingUri, o.RetryDelay, o.RetryCount) = (_server.Uri, TimeSpan.FromMilliseconds(1), 1));
+        builder.UseMLflowModelStore(o => o.ExperimentName = "second-call");
+        await using var provider = services.BuildServiceProvider();
+        _server.FailNext("GET registered-models/get", 503, "TEMPORARILY_UNAVAILABLE", times: 10);
+
+        var list = () => provider.GetRequiredService<IModelStore>().ListVersionsAsync(Model);
+
+        await list.Should().ThrowAsync<MLflowException>();
+        _server.CountOf("GET registered-models/get").Should().Be(2, "one attempt and one retry, not a retry of retries");
+        provider.GetServices<IModelStore>().Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task Register_WhenThrottledWith429_RetriesUntilItSucceeds()
     {
         _server.FailNext("POST runs/log-batch", 429, "REQUEST_LIMIT_EXCEEDED", times: 2);
