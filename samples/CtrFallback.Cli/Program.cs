@@ -5,6 +5,11 @@ var commands = new Dictionary<string, Func<CommandLine, CancellationToken, Task<
 {
     ["generate"] = GenerateCommand.RunAsync,
     ["train"] = TrainCommand.RunAsync,
+    ["models"] = ModelCommands.ModelsAsync,
+    ["promote"] = ModelCommands.PromoteAsync,
+    ["rollback"] = ModelCommands.RollbackAsync,
+    ["predict"] = ModelCommands.PredictAsync,
+    ["quickstart"] = QuickstartCommand.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || !commands.TryGetValue(args[0], out var command))
@@ -40,7 +45,7 @@ catch (OperationCanceledException)
     Console.Error.WriteLine($"ctrfallback {args[0]}: cancelled; nothing was changed.");
     return 130;
 }
-catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or FileNotFoundException or ModelStoreException or InvalidDataException)
+catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or FileNotFoundException or ModelStoreException or InvalidDataException or ChampionChangeException or Microsoft.Extensions.Options.OptionsValidationException or HttpRequestException)
 {
     Console.Error.WriteLine($"ctrfallback {args[0]}: {ex.Message}");
     return 1;

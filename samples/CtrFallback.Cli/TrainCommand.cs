@@ -13,14 +13,26 @@ internal static class TrainCommand
         var schema = SchemaOptions.Read(args);
         var json = args.Flag("--json");
         var training = TrainingOptionsFrom(args);
+        using var provider = Services.Build(args, quiet: json, training);
         args.EnsureAllUsed();
 
-        using var provider = Services.Build(json, training);
-        var trainer = provider.GetRequiredService<ICtrTrainer>();
+        var job = provider.GetRequiredService<ITrainingJob>();
         using var progress = Progress.ForRows(json);
-        var result = await trainer.TrainAsync(schema, files, null, progress, cancellationToken);
-        Output.Training(result, json, extra: null);
-        return 0;
+        var result = await job.RunAsync(new TrainingJobRequest(files, schema), progress, cancellationToken);
+        Output.Training(result.Training, json, new Dictionary<string, object?>
+        {
+            ["version"] = result.Version.Version,
+            ["promoted"] = result.Promoted,
+            ["previousChampion"] = result.PreviousChampion,
+            ["gate"] = Output.Gate(result.Gate),
+            ["deployment"] = result.Deployment is { } d ? new { status = d.Status.ToString(), message = d.Message } : null,
+        });
+        if (!json)
+        {
+            Output.Decision(result);
+        }
+
+        return result.Deployment is { IsSuccess: false } ? 3 : 0;
     }
 
     public static Action<TrainingOptions> TrainingOptionsFrom(CommandLine args)
@@ -78,21 +90,6 @@ internal static class SchemaOptions
     }
 }
 
-internal static class Services
-{
-    public static ServiceProvider Build(bool quiet, Action<TrainingOptions>? training = null, Action<IServiceCollection>? more = null)
-    {
-        var services = new ServiceCollection();
-        services.AddLogging(b => b
-            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information)
-            .AddSimpleConsole(o => o.SingleLine = true)
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        services.AddCtrFallback(training);
-        more?.Invoke(services);
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-    }
-}
-
 internal sealed class Progress : IProgress<long>, IDisposable
 {
     private readonly bool _enabled;
@@ -125,6 +122,30 @@ internal static class Output
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
+    public static object Gate(GateDecision gate) => new
+    {
+        passed = gate.Passed,
+        reasons = gate.Reasons.ToArray(),
+        criteria = gate.Criteria.Select(c => new { name = c.Criterion, passed = c.Passed, reason = c.Reason }).ToArray(),
+    };
+
+    public static void Decision(TrainingJobResult result)
+    {
+        Console.WriteLine($"gate          {(result.Gate.Passed ? "PASSED" : "FAILED")}{(result.PreviousChampion is { } c ? $" (judged against champion v{c} on the same holdout)" : " (no champion yet: absolute criteria only)")}");
+        foreach (var reason in result.Gate.Reasons)
+        {
+            Console.WriteLine($"  {reason}");
+        }
+
+        Console.WriteLine(result.Promoted
+            ? $"registered    {result.Version.Label}, now '{ModelAliases.Champion}'"
+            : $"registered    {result.Version.Label} with its gate result; '{ModelAliases.Champion}' is unchanged{(result.PreviousChampion is { } p ? $" (v{p})" : string.Empty)}");
+        if (result.Deployment is { } d)
+        {
+            Console.WriteLine($"deployment    {d.Status}: {d.Message}");
+        }
+    }
+
     public static void Training(TrainingResult result, bool json, IDictionary<string, object?>? extra)
     {
         var m = result.Evaluation.Metrics;
@@ -151,6 +172,9 @@ internal static class Output
             {
                 document[key] = value;
             }
+
+            document.Remove("calibrationByDecile");
+            document["calibrationByDecile"] = result.Evaluation.Calibration;
 
             Console.WriteLine(JsonSerializer.Serialize(document, Json));
             return;

@@ -6,11 +6,29 @@ internal static class Usage
         ctrfallback: train, judge, store and serve CTR models for a DSP's fallback path.
 
         Commands:
+          quickstart [--dir DIR] [--rows N]
+              The whole lifecycle on embedded defaults: generate a log, train, gate, register, promote, score.
           generate --rows N --out FILE [--seed S] [--ctr 0.2] [--learnable]
               Write a synthetic Criteo-format click log with a hidden logistic truth.
           train --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--json]
                 [--trainer sdca|sgd|lightgbm] [--holdout-fraction 0.1] [--max-malformed 0.001]
-                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads T] [--tolerance 0.001] [--hash-bits B]
-              Read, featurize, train and evaluate on the most recent rows.
+                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads T] [--tolerance 0.03] [--hash-bits B]
+              The training batch: read, featurize, train, evaluate on the most recent rows, gate against the
+              champion on the same holdout, register; on a pass move 'champion' and trigger a rollout.
+          models [--json]                     List versions with metrics, gate results and aliases.
+          promote --version V [--force]       Point 'champion' at V (a gate-failed V needs --force) and trigger a rollout.
+          rollback                            Move 'champion' back to the previous champion and trigger a rollout.
+          predict --data FILE [--model champion|V] [--out FILE] [--format ... | --schema FILE]
+              Score a click log with a stored model (tab-separated label and ctr per row).
+
+        Store and deployment options (train, models, promote, rollback, predict):
+          --store DIR | --store mlflow       The file store folder (default ./ctrfallback-store), or MLflow.
+          --mlflow-uri URI [--mlflow-experiment NAME]   MLflow tracking server (or MLFLOW_TRACKING_URI).
+          --model-name NAME                  Registered model name (default ctr).
+          --argo-rollout NAME --argo-namespace NS [--kubeconfig FILE] [--argo-context C] [--argo-timeout 00:10:00] [--no-wait]
+              Restart an Argo Rollout when the champion moves, and wait until it is Healthy.
+        Every setting can also come from environment variables: CtrFallback__Store__Path, CtrFallback__Gate__MinAuc, ...
+
+        Exit codes: 0 done (a candidate rejected by the gate is a normal outcome), 1 error, 2 usage, 3 deployment failed, 130 cancelled.
         """;
 }

@@ -1,3 +1,4 @@
+using CtrFallback.Promotion;
 using CtrFallback.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,11 @@ public static class CtrFallbackServiceCollectionExtensions
     /// <summary>The configuration section CtrFallback binds by default.</summary>
     public const string SectionName = "CtrFallback";
 
-    /// <summary>Adds the trainer and its options; every default is added with TryAdd, so the application can replace it.</summary>
+    /// <summary>
+    /// Adds the trainer, promotion gate, training batch and champion manager with their options, the no-op deployment
+    /// trigger and the file model store. Every default is added with TryAdd, so the application can replace any of them,
+    /// and calling this twice is harmless.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configureTraining">Adjusts the training options.</param>
     /// <returns>A builder on which adapters hang their <c>Use…</c> extensions.</returns>
@@ -24,20 +29,32 @@ public static class CtrFallbackServiceCollectionExtensions
             training.Configure(configureTraining);
         }
 
+        services.AddOptions<CtrFallbackOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PromotionGateOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICtrTrainer, CtrTrainer>();
+        services.TryAddSingleton<IPromotionGate, PromotionGate>();
+        services.TryAddSingleton<IDeploymentTrigger, NoOpDeploymentTrigger>();
+        services.TryAddSingleton<ITrainingJob, TrainingJob>();
+        services.TryAddSingleton<IChampionManager, ChampionManager>();
         return new CtrFallbackBuilder(services);
     }
 
-    /// <summary>Adds CtrFallback with options bound from a configuration section (for example <c>CtrFallback</c>).</summary>
+    /// <summary>
+    /// Adds CtrFallback with options bound from a configuration section (for example <c>CtrFallback</c>): the section itself
+    /// binds <see cref="CtrFallbackOptions"/>, its <c>Training</c> child <see cref="TrainingOptions"/> and its <c>Gate</c>
+    /// child <see cref="PromotionGateOptions"/>.
+    /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The section; its <c>Training</c> child binds <see cref="TrainingOptions"/>.</param>
+    /// <param name="configuration">The section.</param>
     /// <returns>A builder on which adapters hang their <c>Use…</c> extensions.</returns>
     public static ICtrFallbackBuilder AddCtrFallback(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CtrFallbackOptions>().Bind(configuration);
         services.AddOptions<TrainingOptions>().Bind(configuration.GetSection("Training"));
+        services.AddOptions<PromotionGateOptions>().Bind(configuration.GetSection("Gate"));
         return services.AddCtrFallback();
     }
 

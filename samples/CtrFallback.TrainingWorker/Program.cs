@@ -1,0 +1,21 @@
+using CtrFallback;
+using CtrFallback.TrainingWorker;
+
+var builder = Host.CreateApplicationBuilder(args);
+var section = builder.Configuration.GetSection(CtrFallbackServiceCollectionExtensions.SectionName);
+var ctr = builder.Services.AddCtrFallback(section);
+if (string.Equals(section["Store:Kind"], "mlflow", StringComparison.OrdinalIgnoreCase))
+{
+    ctr.UseMLflowModelStore(section.GetSection("MLflow"));
+}
+
+if (!string.IsNullOrEmpty(section["Argo:RolloutName"]))
+{
+    ctr.UseArgoRolloutsTrigger(section.GetSection("Argo"));
+}
+
+builder.Services.AddOptions<WorkerOptions>().Bind(section.GetSection("Worker")).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddHostedService<TrainingWorkerService>();
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+await builder.Build().RunAsync();

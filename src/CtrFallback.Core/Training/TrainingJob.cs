@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CtrFallback;
+
+/// <summary>The training batch: load, featurize, train, evaluate, gate, register and, on a pass, promote and trigger a rollout.</summary>
+public interface ITrainingJob
+{
+    /// <summary>Runs the batch once.</summary>
+    /// <param name="request">The click logs and how to read them.</param>
+    /// <param name="progress">Receives rows read so far.</param>
+    /// <param name="cancellationToken">Cancels the run; before registration nothing in the store changes.</param>
+    /// <returns>What was trained, judged, registered and deployed.</returns>
+    Task<TrainingJobResult> RunAsync(TrainingJobRequest request, IProgress<long>? progress = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a training batch reads.</summary>
+/// <param name="Files">The click-log files, in time order.</param>
+/// <param name="Schema">How to read them.</param>
+public sealed record TrainingJobRequest(IReadOnlyList<string> Files, ClickLogSchema Schema);
+
+/// <summary>The outcome of one training batch.</summary>
+/// <param name="Training">The trained candidate and its evaluation.</param>
+/// <param name="Gate">The gate's decision.</param>
+/// <param name="Version">The registered version.</param>
+/// <param name="Promoted">Whether the champion alias now points to it.</param>
+/// <param name="PreviousChampion">The champion before the run, if any.</param>
+/// <param name="Deployment">The deployment trigger's result, when the candidate was promoted.</param>
+public sealed record TrainingJobResult(
+    TrainingResult Training,
+    GateDecision Gate,
+    ModelVersion Version,
+    bool Promoted,
+    int? PreviousChampion,
+    DeploymentResult? Deployment);
+
+/// <summary>Runs the training batch over the registered trainer, gate, store and trigger.</summary>
+internal sealed partial class TrainingJob(
+    ICtrTrainer trainer,
+    IPromotionGate gate,
+    IModelStore store,
+    IDeploymentTrigger trigger,
+    IOptions<CtrFallbackOptions> options,
+    TimeProvider timeProvider,
+    ILogger<TrainingJob>? logger = null) : ITrainingJob
+{
+    private readonly ILogger _logger = logger ?? NullLogger<TrainingJob>.Instance;
+
+    public async Task<TrainingJobResult> RunAsync(TrainingJobRequest request, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var model = options.Value.ModelName;
+        var alias = options.Value.ChampionAlias;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var champion = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false);
+            var championArtifact = champion is null ? null : await store.DownloadArtifactAsync(model, champion.Version, cancellationToken).ConfigureAwait(false);
+            LogChampion(_logger, model, champion?.Version);
+
+            var training = await trainer.TrainAsync(request.Schema, request.Files, championArtifact, progress, cancellationToken).ConfigureAwait(false);
+            foreach (var (stage, duration) in training.Stages)
+            {
+                CtrFallbackTelemetry.StageDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("stage", stage));
+            }
+
+            CtrFallbackTelemetry.RowsRead.Add(training.Rows);
+            CtrFallbackTelemetry.RowsMalformed.Add(training.MalformedRows);
+
+            var decision = await gate.EvaluateAsync(
+                new GateInput(training.Evaluation.Metrics, training.ChampionEvaluation?.Metrics, champion?.Version), cancellationToken).ConfigureAwait(false);
+            LogGate(_logger, decision.Passed, string.Join("; ", decision.Reasons));
+
+            // Last chance to cancel: from here on the run commits (the store makes registration itself atomic).
+            cancellationToken.ThrowIfCancellationRequested();
+            var registration = new ModelRegistration(
+                model,
+                training.Artifact,
+                training.Evaluation.Metrics,
+                training.Parameters,
+                new Dictionary<string, string>
+                {
+                    [ModelTags.GatePassed] = decision.Passed ? "true" : "false",
+                    ["ctrfallback.rows"] = training.Rows.ToString(CultureInfo.InvariantCulture),
+                    ["ctrfallback.holdout"] = training.Holdout,
+                    ["ctrfallback.championAtTraining"] = champion?.Version.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+                },
+                decision,
+                training.DataFingerprint);
+            var version = await store.RegisterAsync(registration, cancellationToken).ConfigureAwait(false);
+            LogRegistered(_logger, model, version.Version, decision.Passed);
+
+            DeploymentResult? deployment = null;
+            if (decision.Passed)
+            {
+                // The version is committed: finish the promotion even if cancellation arrives now.
+                await store.SetAliasAsync(model, alias, version.Version, CancellationToken.None).ConfigureAwait(false);
+                await store.SetVersionTagAsync(model, version.Version, ModelTags.PromotedAt, timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
+                version = await store.GetVersionAsync(model, version.Version, CancellationToken.None).ConfigureAwait(false) ?? version;
+                deployment = await ChampionManager.TriggerAsync(trigger, _logger, new DeploymentRequest(model, version.Version, alias), cancellationToken).ConfigureAwait(false);
+            }
+
+            CtrFallbackTelemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
+            CtrFallbackTelemetry.StageDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "total"));
+            return new TrainingJobResult(training, decision, version, decision.Passed, champion?.Version, deployment);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            CtrFallbackTelemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            LogFailed(_logger, ex.Message);
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Training {Model}; current champion: {Champion}")]
+    private static partial void LogChampion(ILogger logger, string model, int? champion);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Gate passed: {Passed}. {Reasons}")]
+    private static partial void LogGate(ILogger logger, bool passed, string reasons);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Registered {Model} version {Version} (gate passed: {Passed})")]
+    private static partial void LogRegistered(ILogger logger, string model, int version, bool passed);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "Training batch failed: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string reason);
+}
+
+/// <summary>CtrFallback's instruments on the <c>CtrFallback</c> meter, for OpenTelemetry or Prometheus exporters.</summary>
+internal static class CtrFallbackTelemetry
+{
+    public const string MeterName = "CtrFallback";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly Histogram<double> StageDuration = Meter.CreateHistogram<double>("ctrfallback.training.stage.duration", "s", "Duration of a training batch stage (load, train, evaluate, total).");
+
+    public static readonly Counter<long> RowsRead = Meter.CreateCounter<long>("ctrfallback.training.rows", "{row}", "Well-formed click-log rows read by training batches.");
+
+    public static readonly Counter<long> RowsMalformed = Meter.CreateCounter<long>("ctrfallback.training.rows.malformed", "{row}", "Malformed click-log rows counted by training batches.");
+
+    public static readonly Counter<long> Runs = Meter.CreateCounter<long>("ctrfallback.training.runs", "{run}", "Training batches by outcome (promoted, rejected, failed).");
+
+    public static readonly Counter<long> AliasMoves = Meter.CreateCounter<long>("ctrfallback.alias.moves", "{move}", "Champion alias moves by kind (train, promote, rollback).");
+}
