@@ -28,8 +28,10 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(files);
 
-        // ML.NET is synchronous and CPU-bound: run it off the caller's thread.
-        return Task.Run(() => Train(schema, files, championArtifact, progress, cancellationToken), cancellationToken);
+        // ML.NET is synchronous, CPU-bound and takes no token: run it off the caller's thread and stop waiting on
+        // cancellation. An abandoned fit only ever writes its own temporary file, so the store is never touched.
+        return Task.Run(() => Train(schema, files, championArtifact, progress, cancellationToken), cancellationToken)
+            .WaitAsync(cancellationToken);
     }
 
     private TrainingResult Train(ClickLogSchema schema, IReadOnlyList<string> files, byte[]? championArtifact, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -67,6 +69,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
 
         clock.Restart();
         var ml = new MLContext(o.Seed);
+
         var definition = SchemaDefinition.Create(typeof(FeatureVectorRow));
         definition[nameof(FeatureVectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, log.Hasher.Dimension);
         var train = ml.Data.LoadFromEnumerable(log.Vectors(holdout: false, o.NegativeSampleRate, o.Seed), definition);
@@ -83,7 +86,17 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var (estimator, parameters) = CreateTrainer(ml, o, l2, shuffle: inMemory);
         parameters["trainingData"] = inMemory ? "memory" : "disk";
         cancellationToken.ThrowIfCancellationRequested();
-        var model = estimator.Fit(train);
+        ITransformer model;
+        try
+        {
+            model = estimator.Fit(train);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("Training was cancelled.", cancellationToken);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
         var trainedRows = log.LastPassRows;
         stages["train"] = clock.Elapsed;
         LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainedRows);
