@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CtrFallback.Cli;
 
@@ -36,7 +37,9 @@ internal static class Services
         try
         {
             // Options are validated now, as a host would at start, so a bad setting fails before any work.
-            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<CtrFallbackOptions>>();
+            _ = provider.GetRequiredService<IOptions<CtrFallbackOptions>>().Value;
+            _ = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
+            _ = provider.GetRequiredService<IOptions<PromotionGateOptions>>().Value;
             provider.GetRequiredService<IModelStore>();
             provider.GetRequiredService<IDeploymentTrigger>();
             return provider;

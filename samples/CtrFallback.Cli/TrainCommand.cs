@@ -97,8 +97,8 @@ internal sealed class Progress : IProgress<long>, IDisposable
 
     private Progress(bool enabled) => _enabled = enabled;
 
-    /// <summary>A row counter on stderr, only when stderr is a terminal and the output is not JSON.</summary>
-    public static Progress ForRows(bool json) => new(!json && !Console.IsErrorRedirected);
+    /// <summary>A row counter on stderr, only when stdout and stderr are a terminal and the output is not JSON.</summary>
+    public static Progress ForRows(bool json) => new(!json && !Console.IsOutputRedirected && !Console.IsErrorRedirected);
 
     public void Report(long value)
     {
