@@ -1,3 +1,5 @@
+using System.IO.Abstractions;
+using CtrFallback.Store;
 using CtrFallback.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +13,10 @@ public static class CtrFallbackServiceCollectionExtensions
     /// <summary>The configuration section CtrFallback binds by default.</summary>
     public const string SectionName = "CtrFallback";
 
-    /// <summary>Adds the trainer and its options; every default is added with TryAdd, so the application can replace it.</summary>
+    /// <summary>
+    /// Adds the trainer, the file model store (the default <see cref="IModelStore"/>) and their options; every default is
+    /// added with TryAdd, so the application can replace it.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configureTraining">Adjusts the training options.</param>
     /// <returns>A builder on which adapters hang their <c>Use…</c> extensions.</returns>
@@ -26,19 +31,50 @@ public static class CtrFallbackServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICtrTrainer, CtrTrainer>();
+        AddFileModelStoreServices(services);
+        services.TryAddSingleton<IModelStore, FileModelStore>();
         return new CtrFallbackBuilder(services);
     }
 
     /// <summary>Adds CtrFallback with options bound from a configuration section (for example <c>CtrFallback</c>).</summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The section; its <c>Training</c> child binds <see cref="TrainingOptions"/>.</param>
+    /// <param name="configuration">
+    /// The section; its <c>Training</c> child binds <see cref="TrainingOptions"/> and its <c>Store</c> child binds
+    /// <see cref="FileModelStoreOptions"/>.
+    /// </param>
     /// <returns>A builder on which adapters hang their <c>Use…</c> extensions.</returns>
     public static ICtrFallbackBuilder AddCtrFallback(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<TrainingOptions>().Bind(configuration.GetSection("Training"));
+        services.AddOptions<FileModelStoreOptions>().Bind(configuration.GetSection("Store"));
         return services.AddCtrFallback();
+    }
+
+    /// <summary>Uses the file-system model store, replacing any store registered before (such as MLflow's).</summary>
+    /// <param name="builder">The CtrFallback builder.</param>
+    /// <param name="configure">Adjusts the store's options (for example its <see cref="FileModelStoreOptions.Path"/>).</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ICtrFallbackBuilder UseFileModelStore(this ICtrFallbackBuilder builder, Action<FileModelStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddFileModelStoreServices(builder.Services);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        builder.Services.RemoveAll<IModelStore>();
+        builder.Services.AddSingleton<IModelStore, FileModelStore>();
+        return builder;
+    }
+
+    private static void AddFileModelStoreServices(IServiceCollection services)
+    {
+        services.AddOptions<FileModelStoreOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<IFileSystem>(new FileSystem());
+        services.TryAddSingleton(TimeProvider.System);
     }
 
     private sealed class CtrFallbackBuilder(IServiceCollection services) : ICtrFallbackBuilder
