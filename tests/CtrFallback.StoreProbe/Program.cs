@@ -2,7 +2,7 @@
 // (SIGKILL) in the middle of a registration. Output is one line per event, read by FileModelStoreProcessTests:
 //
 //   register <store> <model> <count> <artifactBytes> [<startSignalFile>]
-//       waits until <startSignalFile> exists (so racing probes start together), registers <count> versions and prints
+//       prints "WAITING" and waits until <startSignalFile> exists (so racing probes start together), registers <count> versions and prints
 //       "VERSION <n> <sha256>" for each, then "DONE".
 //   crash <store> <model> <artifactBytes>
 //       registers one version, and right before the rename that would make it visible prints "READY <stagingFolder>"
@@ -51,6 +51,8 @@ var count = int.Parse(args[3], CultureInfo.InvariantCulture);
 var artifactBytes = int.Parse(args[4], CultureInfo.InvariantCulture);
 if (args.ElementAtOrDefault(5) is { } startSignal)
 {
+    Console.Out.WriteLine("WAITING");
+    Console.Out.Flush();
     while (!File.Exists(startSignal))
     {
         await Task.Delay(2);

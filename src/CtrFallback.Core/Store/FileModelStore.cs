@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Abstractions;
 using System.Security.Cryptography;
@@ -52,6 +53,10 @@ internal sealed class FileModelStore : IModelStore
     // clock, so it does not go through TimeProvider).
     private const int LockAttempts = 3000;
     private static readonly TimeSpan LockPollInterval = TimeSpan.FromMilliseconds(10);
+
+    // Staging folders (by id) being written by this process. File locks already protect them; this also covers file systems
+    // that do not enforce FileShare.None within one process (TestableIO's MockFileSystem).
+    private static readonly ConcurrentDictionary<string, byte> InFlightStaging = new(StringComparer.Ordinal);
 
     private readonly IFileSystem _fileSystem;
     private readonly TimeProvider _timeProvider;
@@ -110,11 +115,13 @@ internal sealed class FileModelStore : IModelStore
             registration.DataFingerprint,
             [.. (registration.Attachments?.Keys ?? []).Order(StringComparer.Ordinal)]);
 
-        var staging = _fileSystem.Path.Combine(stagingRoot, Guid.NewGuid().ToString("N"));
+        var stagingId = Guid.NewGuid().ToString("N");
+        var staging = _fileSystem.Path.Combine(stagingRoot, stagingId);
         var ownerLockPath = staging + ".lock";
         var committed = false;
 
         // Taken before the staging folder exists and held until it is gone, so a cleaner never takes a live writer's folder.
+        InFlightStaging[stagingId] = 0;
         var ownerLock = _fileSystem.FileStream.New(ownerLockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
         try
         {
@@ -172,6 +179,7 @@ internal sealed class FileModelStore : IModelStore
 
             await ownerLock.DisposeAsync().ConfigureAwait(false);
             TryDeleteFile(ownerLockPath);
+            InFlightStaging.TryRemove(stagingId, out _);
         }
     }
 
@@ -390,6 +398,11 @@ internal sealed class FileModelStore : IModelStore
     {
         foreach (var folder in _fileSystem.Directory.EnumerateDirectories(stagingRoot).ToList())
         {
+            if (InFlightStaging.ContainsKey(_fileSystem.Path.GetFileName(folder)))
+            {
+                continue;
+            }
+
             var lockPath = folder + ".lock";
             FileSystemStream held;
             try
