@@ -15,15 +15,16 @@ public sealed class FileModelStoreProcessTests : IDisposable
     [Fact]
     public async Task TwoProcessesRegisteringTheSameModelAtOnce_GetDistinctVersions_AllDownloadableWithTheirSha256()
     {
-        const int PerProcess = 15;
-        var startSignal = _root.File("go");
-        using var first = StoreProbe.Start("register", _root.Path, Model, PerProcess.ToString(CultureInfo.InvariantCulture), "65536", startSignal);
-        using var second = StoreProbe.Start("register", _root.Path, Model, PerProcess.ToString(CultureInfo.InvariantCulture), "65536", startSignal);
-        await first.WaitForLineAsync("WAITING");
-        await second.WaitForLineAsync("WAITING");
+        const int PerProcess = 20;
 
-        File.WriteAllText(startSignal, "go");
-        var printed = (await first.ReadToEndAsync()).Concat(await second.ReadToEndAsync())
+        // The probes meet right before every commit, so each pair of renames competes for the same number.
+        var barrier = _root.File("barrier");
+        Directory.CreateDirectory(barrier);
+        using var first = StoreProbe.Start("register", _root.Path, Model, PerProcess.ToString(CultureInfo.InvariantCulture), "65536", barrier, "2");
+        using var second = StoreProbe.Start("register", _root.Path, Model, PerProcess.ToString(CultureInfo.InvariantCulture), "65536", barrier, "2");
+
+        var outputs = await Task.WhenAll(first.ReadToEndAsync(), second.ReadToEndAsync());
+        var printed = outputs.SelectMany(lines => lines)
             .Where(line => line.StartsWith("VERSION ", StringComparison.Ordinal))
             .Select(line => line.Split(' '))
             .Select(parts => (Version: int.Parse(parts[1], CultureInfo.InvariantCulture), Sha256: parts[2]))
