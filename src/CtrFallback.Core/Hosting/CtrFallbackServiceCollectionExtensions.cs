@@ -72,10 +72,18 @@ public static class CtrFallbackServiceCollectionExtensions
 
     private static void AddFileModelStoreServices(IServiceCollection services)
     {
-        services.AddOptions<FileModelStoreOptions>().ValidateDataAnnotations().ValidateOnStart();
+        // Once only: AddCtrFallback and UseFileModelStore both call this, and each validator would repeat its errors.
+        if (!services.Any(d => d.ServiceType == typeof(FileModelStoreValidationMarker)))
+        {
+            services.AddSingleton<FileModelStoreValidationMarker>();
+            services.AddOptions<FileModelStoreOptions>().ValidateDataAnnotations().ValidateOnStart();
+        }
+
         services.TryAddSingleton<IFileSystem>(new FileSystem());
         services.TryAddSingleton(TimeProvider.System);
     }
+
+    private sealed class FileModelStoreValidationMarker;
 
     private sealed class CtrFallbackBuilder(IServiceCollection services) : ICtrFallbackBuilder
     {

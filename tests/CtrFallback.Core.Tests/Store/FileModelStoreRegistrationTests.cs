@@ -76,6 +76,7 @@ public sealed class FileModelStoreRegistrationTests : IDisposable
 
         var read = () => provider.GetRequiredService<IOptions<FileModelStoreOptions>>().Value;
 
-        read.Should().Throw<OptionsValidationException>().WithMessage("*CtrFallback:Store:Path*");
+        read.Should().Throw<OptionsValidationException>().WithMessage("*CtrFallback:Store:Path*")
+            .Which.Failures.Should().ContainSingle("AddCtrFallback and UseFileModelStore add the validation once");
     }
 }
