@@ -83,7 +83,10 @@ internal sealed class FileModelStore : IModelStore
     public string RootPath { get; }
 
     /// <inheritdoc />
-    public async Task<ModelVersion> RegisterAsync(ModelRegistration registration, CancellationToken cancellationToken = default)
+    public Task<ModelVersion> RegisterAsync(ModelRegistration registration, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => RegisterCoreAsync(registration, cancellationToken), nameof(RegisterAsync), registration?.ModelName);
+
+    private async Task<ModelVersion> RegisterCoreAsync(ModelRegistration registration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registration);
         ValidateName(registration.ModelName, "model", nameof(registration));
@@ -121,8 +124,8 @@ internal sealed class FileModelStore : IModelStore
         var committed = false;
 
         // Taken before the staging folder exists and held until it is gone, so a cleaner never takes a live writer's folder.
-        InFlightStaging[stagingId] = 0;
         var ownerLock = _fileSystem.FileStream.New(ownerLockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        InFlightStaging[stagingId] = 0;
         try
         {
             _fileSystem.Directory.CreateDirectory(staging);
@@ -160,11 +163,6 @@ internal sealed class FileModelStore : IModelStore
             Log.VersionRegistered(_logger, modelName, version, sha256, RootPath);
             return ToModelVersion(stored, version, tags, []);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Log.RegistrationAbandoned(_logger, modelName, ex);
-            throw new ModelStoreException($"File model store: registering a version of model {modelName} under {RootPath} failed: {ex.Message}", ex);
-        }
         catch (Exception ex)
         {
             Log.RegistrationAbandoned(_logger, modelName, ex);
@@ -184,7 +182,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task<ModelVersion?> GetVersionAsync(string modelName, int version, CancellationToken cancellationToken = default)
+    public Task<ModelVersion?> GetVersionAsync(string modelName, int version, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => GetVersionCoreAsync(modelName, version, cancellationToken), nameof(GetVersionAsync), modelName);
+
+    private async Task<ModelVersion?> GetVersionCoreAsync(string modelName, int version, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         if (version < 1)
@@ -197,7 +198,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task<ModelVersion?> GetVersionByAliasAsync(string modelName, string alias, CancellationToken cancellationToken = default)
+    public Task<ModelVersion?> GetVersionByAliasAsync(string modelName, string alias, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => GetVersionByAliasCoreAsync(modelName, alias, cancellationToken), nameof(GetVersionByAliasAsync), modelName);
+
+    private async Task<ModelVersion?> GetVersionByAliasCoreAsync(string modelName, string alias, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         ValidateName(alias, "alias", nameof(alias));
@@ -208,7 +212,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(string modelName, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(string modelName, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => ListVersionsCoreAsync(modelName, cancellationToken), nameof(ListVersionsAsync), modelName);
+
+    private async Task<IReadOnlyList<ModelVersion>> ListVersionsCoreAsync(string modelName, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         var aliases = await ReadAliasesAsync(modelName, cancellationToken).ConfigureAwait(false);
@@ -225,7 +232,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task SetAliasAsync(string modelName, string alias, int version, CancellationToken cancellationToken = default)
+    public Task SetAliasAsync(string modelName, string alias, int version, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => SetAliasCoreAsync(modelName, alias, version, cancellationToken), nameof(SetAliasAsync), modelName);
+
+    private async Task SetAliasCoreAsync(string modelName, string alias, int version, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         ValidateName(alias, "alias", nameof(alias));
@@ -243,7 +253,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task SetVersionTagAsync(string modelName, int version, string key, string value, CancellationToken cancellationToken = default)
+    public Task SetVersionTagAsync(string modelName, int version, string key, string value, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => SetVersionTagCoreAsync(modelName, version, key, value, cancellationToken), nameof(SetVersionTagAsync), modelName);
+
+    private async Task SetVersionTagCoreAsync(string modelName, int version, string key, string value, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
@@ -271,7 +284,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task<byte[]> DownloadArtifactAsync(string modelName, int version, CancellationToken cancellationToken = default)
+    public Task<byte[]> DownloadArtifactAsync(string modelName, int version, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => DownloadArtifactCoreAsync(modelName, version, cancellationToken), nameof(DownloadArtifactAsync), modelName);
+
+    private async Task<byte[]> DownloadArtifactCoreAsync(string modelName, int version, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         var stored = version < 1 ? null : await ReadStoredVersionAsync(modelName, version, cancellationToken).ConfigureAwait(false);
@@ -304,7 +320,10 @@ internal sealed class FileModelStore : IModelStore
     }
 
     /// <inheritdoc />
-    public async Task<byte[]?> DownloadAttachmentAsync(string modelName, int version, string fileName, CancellationToken cancellationToken = default)
+    public Task<byte[]?> DownloadAttachmentAsync(string modelName, int version, string fileName, CancellationToken cancellationToken = default) =>
+        AsStoreFailureAsync(() => DownloadAttachmentCoreAsync(modelName, version, fileName, cancellationToken), nameof(DownloadAttachmentAsync), modelName);
+
+    private async Task<byte[]?> DownloadAttachmentCoreAsync(string modelName, int version, string fileName, CancellationToken cancellationToken)
     {
         ValidateName(modelName, "model", nameof(modelName));
         ValidateAttachmentName(fileName, nameof(fileName));
@@ -323,6 +342,22 @@ internal sealed class FileModelStore : IModelStore
             return null;
         }
     }
+
+    // The contract promises ModelStoreException when "the store failed": a disk or permission error is one.
+    private async Task<T> AsStoreFailureAsync<T>(Func<Task<T>> call, string name, string? modelName)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelStoreException($"File model store: {name} for model {modelName} under {RootPath} failed: {ex.Message}", ex);
+        }
+    }
+
+    private Task AsStoreFailureAsync(Func<Task> call, string name, string? modelName) =>
+        AsStoreFailureAsync(async () => { await call().ConfigureAwait(false); return true; }, name, modelName);
 
     /// <summary>
     /// Letters, digits, <c>-</c>, <c>_</c> and <c>.</c>, starting with a letter or digit: a name becomes a folder or

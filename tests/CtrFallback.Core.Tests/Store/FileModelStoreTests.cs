@@ -177,6 +177,19 @@ public sealed class FileModelStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Calls_WhenTheDiskFails_ThrowModelStoreExceptionNamingTheCallAndModel()
+    {
+        // The store's root is a file, so no folder can be created under it.
+        var store = FileStoreHost.Create(_root.Write("not-a-folder", "x"));
+
+        var register = () => store.RegisterAsync(new ModelRegistration(Model, "one"u8.ToArray()));
+
+        var thrown = await register.Should().ThrowAsync<ModelStoreException>();
+        thrown.Which.Message.Should().Contain(nameof(IModelStore.RegisterAsync)).And.Contain($"model {Model}");
+        thrown.Which.InnerException.Should().BeAssignableTo<IOException>();
+    }
+
+    [Fact]
     public async Task Alias_MovedTwoHundredTimesWhileReadersHammerIt_IsAlwaysReadWhole()
     {
         var store = FileStoreHost.Create(StoreRoot);
