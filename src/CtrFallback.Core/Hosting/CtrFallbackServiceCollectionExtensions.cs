@@ -1,4 +1,6 @@
+using System.IO.Abstractions;
 using CtrFallback.Promotion;
+using CtrFallback.Store;
 using CtrFallback.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,13 +39,15 @@ public static class CtrFallbackServiceCollectionExtensions
         services.TryAddSingleton<IDeploymentTrigger, NoOpDeploymentTrigger>();
         services.TryAddSingleton<ITrainingJob, TrainingJob>();
         services.TryAddSingleton<IChampionManager, ChampionManager>();
+        AddFileModelStoreServices(services);
+        services.TryAddSingleton<IModelStore, FileModelStore>();
         return new CtrFallbackBuilder(services);
     }
 
     /// <summary>
     /// Adds CtrFallback with options bound from a configuration section (for example <c>CtrFallback</c>): the section itself
     /// binds <see cref="CtrFallbackOptions"/>, its <c>Training</c> child <see cref="TrainingOptions"/> and its <c>Gate</c>
-    /// child <see cref="PromotionGateOptions"/>.
+    /// child <see cref="PromotionGateOptions"/> and its <c>Store</c> child <see cref="FileModelStoreOptions"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The section.</param>
@@ -55,8 +59,42 @@ public static class CtrFallbackServiceCollectionExtensions
         services.AddOptions<CtrFallbackOptions>().Bind(configuration);
         services.AddOptions<TrainingOptions>().Bind(configuration.GetSection("Training"));
         services.AddOptions<PromotionGateOptions>().Bind(configuration.GetSection("Gate"));
+        services.AddOptions<FileModelStoreOptions>().Bind(configuration.GetSection("Store"));
         return services.AddCtrFallback();
     }
+
+    /// <summary>Uses the file-system model store, replacing any store registered before (such as MLflow's).</summary>
+    /// <param name="builder">The CtrFallback builder.</param>
+    /// <param name="configure">Adjusts the store's options (for example its <see cref="FileModelStoreOptions.Path"/>).</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ICtrFallbackBuilder UseFileModelStore(this ICtrFallbackBuilder builder, Action<FileModelStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddFileModelStoreServices(builder.Services);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        builder.Services.RemoveAll<IModelStore>();
+        builder.Services.AddSingleton<IModelStore, FileModelStore>();
+        return builder;
+    }
+
+    private static void AddFileModelStoreServices(IServiceCollection services)
+    {
+        // Once only: AddCtrFallback and UseFileModelStore both call this, and each validator would repeat its errors.
+        if (!services.Any(d => d.ServiceType == typeof(FileModelStoreValidationMarker)))
+        {
+            services.AddSingleton<FileModelStoreValidationMarker>();
+            services.AddOptions<FileModelStoreOptions>().ValidateDataAnnotations().ValidateOnStart();
+        }
+
+        services.TryAddSingleton<IFileSystem>(new FileSystem());
+        services.TryAddSingleton(TimeProvider.System);
+    }
+
+    private sealed class FileModelStoreValidationMarker;
 
     private sealed class CtrFallbackBuilder(IServiceCollection services) : ICtrFallbackBuilder
     {

@@ -1,0 +1,170 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CtrFallback.Tests;
+
+/// <summary>The training batch end to end over the real file store, with a recording deployment trigger.</summary>
+public sealed class TrainingJobTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly RecordingTrigger _trigger = new();
+    private readonly ServiceProvider _provider;
+
+    public TrainingJobTests()
+    {
+        var services = new ServiceCollection();
+        services.AddCtrFallback(o => o.L2Regularization = 3e-4f)
+            .UseFileModelStore(o => o.Path = _dir.File("store"));
+        services.AddSingleton<IDeploymentTrigger>(_trigger);
+
+        // 20k-row logs drawn from the same truth differ by sampling noise alone; allow for it against the champion.
+        services.Configure<PromotionGateOptions>(o =>
+        {
+            o.MaxAucLoss = 0.02;
+            o.MaxNormalizedEntropyIncrease = 0.02;
+        });
+        _provider = services.BuildServiceProvider();
+    }
+
+    private ITrainingJob Job => _provider.GetRequiredService<ITrainingJob>();
+
+    private IModelStore Store => _provider.GetRequiredService<IModelStore>();
+
+    private IChampionManager Champion => _provider.GetRequiredService<IChampionManager>();
+
+    public void Dispose()
+    {
+        _provider.Dispose();
+        _dir.Dispose();
+    }
+
+    private string Log(int seed, bool shuffleLabels = false)
+    {
+        var lines = SyntheticClickLog.Generate(new SyntheticClickLogOptions { Rows = 20_000, Seed = seed }).Select(i => i.Line).ToArray();
+        if (shuffleLabels)
+        {
+            // A degraded candidate: the same impressions with their clicks dealt out at random.
+            var labels = lines.Select(l => l[0]).ToArray();
+            new Random(seed).Shuffle(labels);
+            lines = lines.Select((l, i) => labels[i] + l[1..]).ToArray();
+        }
+
+        return _dir.Write($"day{seed}{(shuffleLabels ? "-shuffled" : string.Empty)}.tsv", string.Join('\n', lines));
+    }
+
+    private Task<TrainingJobResult> Train(string file, CancellationToken cancellationToken = default) =>
+        Job.RunAsync(new TrainingJobRequest([file], ClickLogSchema.Criteo), null, cancellationToken);
+
+    [Fact]
+    public async Task Run_FirstThenSecond_PromotesV1ThenJudgesV2AgainstV1()
+    {
+        var first = await Train(Log(1));
+        var second = await Train(Log(2));
+
+        first.Version.Version.Should().Be(1);
+        first.Promoted.Should().BeTrue();
+        first.PreviousChampion.Should().BeNull();
+        first.Gate.Criteria.Should().Contain(c => c.Criterion == "champion" && c.Reason.Contains("no champion yet"));
+        second.Version.Version.Should().Be(2);
+        second.PreviousChampion.Should().Be(1);
+        second.Training.ChampionEvaluation.Should().NotBeNull();
+        second.Gate.Criteria.Select(c => c.Criterion).Should().Contain(["champion-auc", "champion-normalized-entropy"]);
+        second.Gate.Criteria.Single(c => c.Criterion == "champion-auc").Reason.Should().Contain("champion v1");
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(second.Promoted ? 2 : 1);
+        _trigger.Requests.Should().StartWith(new DeploymentRequest("ctr", 1, ModelAliases.Champion));
+    }
+
+    [Fact]
+    public async Task Run_WithShuffledLabels_RegistersTheCandidateButKeepsTheChampion()
+    {
+        await Train(Log(1));
+
+        var bad = await Train(Log(3, shuffleLabels: true));
+
+        bad.Promoted.Should().BeFalse();
+        bad.Version.Version.Should().Be(2);
+        bad.Gate.Passed.Should().BeFalse();
+        // The holdout's labels are shuffled too, so the champion ranks no better on it: the absolute criteria catch this.
+        bad.Gate.Criteria.Where(c => !c.Passed).Select(c => c.Criterion).Should().Contain(["min-auc", "max-normalized-entropy"]);
+        bad.Gate.Reasons.Should().Contain(r => r.StartsWith("FAIL min-auc: AUC 0.", StringComparison.Ordinal));
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(1);
+        var stored = await Store.GetVersionAsync("ctr", 2);
+        stored!.Gate!.Passed.Should().BeFalse();
+        stored.Tags[ModelTags.GatePassed].Should().Be("false");
+        _trigger.Requests.Should().HaveCount(1, "only the first, passing run triggers a rollout");
+    }
+
+    [Fact]
+    public async Task Run_WhenTheTriggerFails_ReportsItWithTheAliasMoved_AndPromoteRerunsIt()
+    {
+        _trigger.FailWith = "rollout ctr-inference went Degraded: ProgressDeadlineExceeded";
+
+        var result = await Train(Log(1));
+
+        result.Promoted.Should().BeTrue();
+        result.Deployment!.Status.Should().Be(DeploymentStatus.Failed);
+        result.Deployment.Message.Should().Contain("ProgressDeadlineExceeded");
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(1);
+
+        _trigger.FailWith = null;
+        var rerun = await Champion.PromoteAsync(1);
+
+        rerun.Deployment.Status.Should().Be(DeploymentStatus.Succeeded);
+        _trigger.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Run_CancelledBeforeRegistration_LeavesTheStoreAsItWas()
+    {
+        await Train(Log(1));
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+
+        var act = () => Train(Log(2), cancellation.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        (await Store.ListVersionsAsync("ctr")).Select(v => v.Version).Should().Equal(1);
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Rollback_GoesBackToThePreviousChampion_AndNotFurtherThanHistory()
+    {
+        await Train(Log(1));
+        await Champion.PromoteAsync((await Train(Log(2))).Version.Version);
+
+        var back = await Champion.RollbackAsync();
+
+        back.PreviousVersion.Should().Be(2);
+        back.Version.Version.Should().Be(1);
+        (await Store.GetVersionAsync("ctr", 2))!.Tags[ModelTags.RolledBack].Should().Be("true");
+        var again = () => Champion.RollbackAsync();
+        await again.Should().ThrowAsync<ChampionChangeException>().WithMessage("*nothing to roll back*");
+    }
+
+    [Fact]
+    public async Task Promote_AGateFailedVersion_NeedsForce()
+    {
+        await Train(Log(1));
+        await Train(Log(3, shuffleLabels: true));
+
+        var refused = () => Champion.PromoteAsync(2);
+
+        await refused.Should().ThrowAsync<ChampionChangeException>().WithMessage("*failed the promotion gate*--force*");
+        (await Champion.PromoteAsync(2, force: true)).Version.Version.Should().Be(2);
+    }
+
+    private sealed class RecordingTrigger : IDeploymentTrigger
+    {
+        public List<DeploymentRequest> Requests { get; } = [];
+
+        public string? FailWith { get; set; }
+
+        public Task<DeploymentResult> TriggerAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
+        {
+            Requests.Add(request);
+            return FailWith is { } message
+                ? throw new InvalidOperationException(message)
+                : Task.FromResult(new DeploymentResult(DeploymentStatus.Succeeded, "restarted"));
+        }
+    }
+}
