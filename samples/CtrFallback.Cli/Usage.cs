@@ -12,5 +12,7 @@ internal static class Usage
                 [--trainer sdca|sgd|lightgbm] [--holdout-fraction 0.1] [--max-malformed 0.001]
                 [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads T] [--tolerance 0.001] [--hash-bits B]
               Read, featurize, train and evaluate on the most recent rows.
+          analyze --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--hash-bits B] [--sample N] --out FILE.html
+              Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.
         """;
 }
