@@ -13,7 +13,7 @@ internal static class AnalysisReportRenderer
         var page = new HtmlPage();
         page.Heading(1, "Click-log analysis");
         page.Paragraph(string.Create(CultureInfo.InvariantCulture,
-            $"{a.Rows:N0} rows, {a.Clicks:N0} clicks (CTR {a.Ctr:P2}), {a.MalformedRows:N0} malformed rows skipped; {a.Fields.Count} fields; analysed in {a.Elapsed.TotalSeconds:F1} s."));
+            $"{a.Rows:N0} rows, {a.Clicks:N0} clicks (CTR {a.Ctr:P2}), {a.MalformedRows:N0} malformed rows skipped; {a.Fields.Count} fields; analysed in {a.Elapsed.TotalSeconds:F1} s ({string.Join(", ", a.Stages.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value.TotalSeconds:F1} s")))})."));
         page.Paragraph("Files: " + string.Join(", ", a.Files.Select(Path.GetFileName)), "note");
         if (a.MalformedExamples.Count > 0)
         {

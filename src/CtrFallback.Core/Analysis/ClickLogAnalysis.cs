@@ -76,6 +76,9 @@ public sealed record ClickLogAnalysis
     /// <summary>How long the analysis took.</summary>
     public TimeSpan Elapsed { get; init; }
 
+    /// <summary>Durations of the stages: <c>pass</c> (read every row, fill the sample), <c>fields</c> (univariate signal on the sample), <c>crosses</c>.</summary>
+    public IReadOnlyDictionary<string, TimeSpan> Stages { get; init; } = new Dictionary<string, TimeSpan>();
+
     /// <summary>The background click rate.</summary>
     public double Ctr => Rows == 0 ? double.NaN : (double)Clicks / Rows;
 }

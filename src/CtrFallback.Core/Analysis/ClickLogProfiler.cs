@@ -120,6 +120,8 @@ internal static class ClickLogProfiler
         }
 
         sample.Count = (int)Math.Min(rows, sample.Capacity);
+        var stages = new Dictionary<string, TimeSpan> { ["pass"] = clock.Elapsed };
+        var stageStart = clock.Elapsed;
         var scorer = new SignalScorer(sample, options);
         var result = new List<FieldAnalysis>(fields);
         for (var i = 0; i < numeric; i++)
@@ -156,7 +158,10 @@ internal static class ClickLogProfiler
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        stages["fields"] = clock.Elapsed - stageStart;
+        stageStart = clock.Elapsed;
         var (candidates, skipped) = scorer.Crosses(schema, cancellationToken);
+        stages["crosses"] = clock.Elapsed - stageStart;
 
         long distinctFeatures = 0;
         foreach (var field in result)
@@ -204,6 +209,7 @@ internal static class ClickLogProfiler
             CrossSkipped = skipped,
             Hashing = Collisions(schema.HashBits, distinctFeatures),
             Elapsed = clock.Elapsed,
+            Stages = stages,
         };
 
         FieldAnalysis Field(string name, FieldKind kind, int f)

@@ -16,6 +16,11 @@ internal sealed class SignalScorer
     /// <summary>Expected clicks a pair's observed/expected ratio is smoothed with.</summary>
     public const double PriorClicks = 5;
 
+    private const int MaxFitRows = 40_000;
+
+    /// <summary>Pairs with at most this many possible value pairs are counted in arrays rather than a dictionary.</summary>
+    private const long MaxDenseCells = 1 << 20;
+
     private readonly SampleRows _sample;
     private readonly ClickLogAnalysisOptions _options;
     private readonly bool[] _holdout;
@@ -29,6 +34,11 @@ internal sealed class SignalScorer
     /// <summary>Per categorical field, per sample row: the logit of its value's smoothed CTR, out-of-fold for training rows.</summary>
     private readonly float[][] _encodings;
     private readonly int[] _sampleDistinct;
+
+    /// <summary>Per categorical field, per sample row: a dense id of its value (the empty value included), for pair counting.</summary>
+    private readonly int[][] _ids;
+    private readonly int[] _idCount;
+    private readonly int[] _fitRows;
 
     public SignalScorer(SampleRows sample, ClickLogAnalysisOptions options)
     {
@@ -67,6 +77,12 @@ internal sealed class SignalScorer
         _baseHoldoutNe = Evaluator.Evaluate(_holdoutLabels, Enumerable.Repeat((float)_trainCtr, _holdoutLabels.Length).ToArray()).Metrics.NormalizedEntropy;
         _encodings = new float[sample.CategoricalCount][];
         _sampleDistinct = new int[sample.CategoricalCount];
+        _ids = new int[sample.CategoricalCount][];
+        _idCount = new int[sample.CategoricalCount];
+
+        // Three weights need far fewer rows than the sample: fit them on an evenly spread subset of the training part.
+        var stride = Math.Max(1, _trainRows.Length / MaxFitRows);
+        _fitRows = Enumerable.Range(0, _trainRows.Length / stride).Select(k => _trainRows[k * stride]).ToArray();
     }
 
     public int HoldoutCount => _holdoutRows.Length;
@@ -74,19 +90,25 @@ internal sealed class SignalScorer
     public FieldSignal Categorical(int field)
     {
         var keys = new uint[_sample.Count];
-        var distinct = new HashSet<uint>();
+        var ids = new int[_sample.Count];
+        var distinct = new Dictionary<uint, int>();
         for (var i = 0; i < keys.Length; i++)
         {
             keys[i] = _sample.Keys[(i * _sample.CategoricalCount) + field];
-            if (keys[i] != ClickLogProfiler.MissingKey)
+            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(distinct, keys[i], out var exists);
+            if (!exists)
             {
-                distinct.Add(keys[i]);
+                id = distinct.Count - 1;
             }
+
+            ids[i] = id;
         }
 
-        _sampleDistinct[field] = distinct.Count;
+        _ids[field] = ids;
+        _idCount[field] = distinct.Count;
+        _sampleDistinct[field] = distinct.Count - (distinct.ContainsKey(ClickLogProfiler.MissingKey) ? 1 : 0);
         var signal = Score(keys, out _encodings[field]);
-        return signal with { SampleDistinct = distinct.Count };
+        return signal with { SampleDistinct = _sampleDistinct[field] };
     }
 
     public FieldSignal Numeric(int field, out ValueStatistics[] quantiles, out HistogramBin[] histogram)
@@ -219,19 +241,33 @@ internal sealed class SignalScorer
     {
         var ea = _encodings[a];
         var eb = _encodings[b];
+        var ia = _ids[a];
+        var ib = _ids[b];
+        var nb = _idCount[b];
         var labels = _sample.Labels;
         var (w0, wa, wb) = FitLogistic(ea, eb);
 
         // Expected clicks under the additive model and observed clicks, per value pair, on the training part.
-        var cells = new Dictionary<ulong, (double Expected, int Clicks)>();
-        var keys = _sample.Keys;
-        var stride = _sample.CategoricalCount;
+        var dense = (long)_idCount[a] * nb <= MaxDenseCells;
+        var expected = dense ? new double[_idCount[a] * nb] : null;
+        var clicks = dense ? new int[_idCount[a] * nb] : null;
+        var sparse = dense ? null : new Dictionary<long, (double Expected, int Clicks)>();
         foreach (var i in _trainRows)
         {
-            var key = ((ulong)keys[(i * stride) + a] << 32) | keys[(i * stride) + b];
-            ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(cells, key, out _);
-            cell.Expected += Stats.Sigmoid(w0 + (wa * ea[i]) + (wb * eb[i]));
-            cell.Clicks += labels[i] ? 1 : 0;
+            var p = Stats.Sigmoid(w0 + (wa * ea[i]) + (wb * eb[i]));
+            var click = labels[i] ? 1 : 0;
+            var cell = ((long)ia[i] * nb) + ib[i];
+            if (dense)
+            {
+                expected![cell] += p;
+                clicks![cell] += click;
+            }
+            else
+            {
+                ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(sparse!, cell, out _);
+                entry.Expected += p;
+                entry.Clicks += click;
+            }
         }
 
         for (var k = 0; k < _holdoutRows.Length; k++)
@@ -239,66 +275,69 @@ internal sealed class SignalScorer
             var i = _holdoutRows[k];
             var logit = w0 + (wa * ea[i]) + (wb * eb[i]);
             additive[k] = (float)Stats.Sigmoid(logit);
-            var key = ((ulong)keys[(i * stride) + a] << 32) | keys[(i * stride) + b];
-            var ratio = cells.TryGetValue(key, out var cell) ? (cell.Clicks + PriorClicks) / (cell.Expected + PriorClicks) : 1;
-            crossed[k] = (float)Stats.Sigmoid(logit + Math.Log(ratio));
+            var cell = ((long)ia[i] * nb) + ib[i];
+            var (e, c) = dense ? (expected![cell], clicks![cell]) : sparse!.GetValueOrDefault(cell);
+            crossed[k] = (float)Stats.Sigmoid(logit + Math.Log((c + PriorClicks) / (e + PriorClicks)));
         }
 
+        var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
         var before = Evaluator.Evaluate(_holdoutLabels, additive).Metrics;
         var after = Evaluator.Evaluate(_holdoutLabels, crossed).Metrics;
-        return new CrossCandidate(string.Empty, string.Empty, cells.Count, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false);
+        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false);
     }
 
-    /// <summary>Logistic regression of the label on two encodings over the training rows: Newton's method on three weights, lightly ridged.</summary>
+    /// <summary>Logistic regression of the label on two encodings over (a subset of) the training rows: Newton's method on three weights, lightly ridged.</summary>
     private (double W0, double Wa, double Wb) FitLogistic(float[] ea, float[] eb)
     {
         var labels = _sample.Labels;
-        var w = new double[3] { Stats.Logit(_trainCtr), 0, 0 };
-        Span<double> x = stackalloc double[3];
-        Span<double> g = stackalloc double[3];
+        var center = EncodingCenter;
+        var ridge = 1e-3 * _fitRows.Length;
+        double w0 = center, w1 = 0, w2 = 0;
         Span<double> h = stackalloc double[9];
-        for (var iteration = 0; iteration < 8; iteration++)
+        Span<double> g = stackalloc double[3];
+        for (var iteration = 0; iteration < 6; iteration++)
         {
-            g.Clear();
-            h.Clear();
-            foreach (var i in _trainRows)
+            double g0 = 0, g1 = 0, g2 = 0, h00 = 0, h01 = 0, h02 = 0, h11 = 0, h12 = 0, h22 = 0;
+            foreach (var i in _fitRows)
             {
                 // Centre the encodings on the base rate so the intercept stays near it.
-                x[0] = 1;
-                x[1] = ea[i] - EncodingCenter;
-                x[2] = eb[i] - EncodingCenter;
-                var p = Stats.Sigmoid((w[0] * x[0]) + (w[1] * x[1]) + (w[2] * x[2]));
+                var x1 = ea[i] - center;
+                var x2 = eb[i] - center;
+                var p = Stats.Sigmoid(w0 + (w1 * x1) + (w2 * x2));
                 var r = p - (labels[i] ? 1 : 0);
                 var v = Math.Max(p * (1 - p), 1e-9);
-                for (var j = 0; j < 3; j++)
-                {
-                    g[j] += r * x[j];
-                    for (var k = 0; k < 3; k++)
-                    {
-                        h[(j * 3) + k] += v * x[j] * x[k];
-                    }
-                }
+                g0 += r;
+                g1 += r * x1;
+                g2 += r * x2;
+                h00 += v;
+                h01 += v * x1;
+                h02 += v * x2;
+                h11 += v * x1 * x1;
+                h12 += v * x1 * x2;
+                h22 += v * x2 * x2;
             }
 
-            for (var j = 0; j < 3; j++)
-            {
-                h[(j * 3) + j] += 1e-3 * _trainRows.Length;
-                g[j] += 1e-3 * _trainRows.Length * (j == 0 ? 0 : w[j]);
-            }
-
+            g[0] = g0;
+            g[1] = g1 + (ridge * w1);
+            g[2] = g2 + (ridge * w2);
+            h[0] = h00 + ridge;
+            h[1] = h[3] = h01;
+            h[2] = h[6] = h02;
+            h[4] = h11 + ridge;
+            h[5] = h[7] = h12;
+            h[8] = h22 + ridge;
             if (!Solve3(h, g))
             {
                 break;
             }
 
-            for (var j = 0; j < 3; j++)
-            {
-                w[j] -= g[j];
-            }
+            w0 -= g[0];
+            w1 -= g[1];
+            w2 -= g[2];
         }
 
         // Back to uncentred encodings: logit = w0 + wa (ea − c) + wb (eb − c).
-        return (w[0] - ((w[1] + w[2]) * EncodingCenter), w[1], w[2]);
+        return (w0 - ((w1 + w2) * center), w1, w2);
     }
 
     /// <summary>The base rate's logit, around which encodings are centred for the fit.</summary>
