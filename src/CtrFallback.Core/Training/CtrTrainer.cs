@@ -97,6 +97,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var (labels, championScores) = log.HoldoutLabels();
         var evaluation = Evaluator.Evaluate(labels, probabilities);
         var championEvaluation = champion is null ? null : Evaluator.Evaluate(labels, championScores);
+        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription);
         stages["evaluate"] = clock.Elapsed;
         LogStage(_logger, "evaluate", clock.Elapsed.TotalSeconds, log.HoldoutRows);
 
@@ -126,6 +127,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
             Artifact = artifact,
             Evaluation = evaluation,
             ChampionEvaluation = championEvaluation,
+            Curves = curves,
+            EvaluationReportHtml = curves.ToHtml(),
             Parameters = parameters,
             DataFingerprint = fingerprint,
             Rows = log.Rows,
