@@ -14,5 +14,7 @@ internal static class Usage
               Read, featurize, train and evaluate on the most recent rows.
           analyze --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--hash-bits B] [--sample N] --out FILE.html
               Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.
+          report --version V [--model ctr] [--store DIR | --mlflow URI] --out FILE.html
+              Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.
         """;
 }
