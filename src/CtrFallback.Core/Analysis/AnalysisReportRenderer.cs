@@ -160,7 +160,7 @@ internal static class AnalysisReportRenderer
         page.Raw("</div>");
         if (f.TopValueUndercountBound > 0)
         {
-            page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"Counted approximately (rare values pruned): each count may be low by at most {f.TopValueUndercountBound:N0} rows."), "note");
+            page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"Counted approximately (rare values pruned): each count may be low by at most {f.TopValueUndercountBound:N0} row(s)."), "note");
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace CtrFallback.Reports;
@@ -77,7 +76,13 @@ internal sealed class HtmlPage
     public string Render(string title) =>
         $"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{Encode(title)}</title><style>{Style}</style></head><body>{_body}</body></html>";
 
-    public static string Encode(string text) => WebUtility.HtmlEncode(text);
+    /// <summary>Escapes the five markup characters only, so text such as × or ≈ stays readable in the source.</summary>
+    public static string Encode(string text) => text
+        .Replace("&", "&amp;", StringComparison.Ordinal)
+        .Replace("<", "&lt;", StringComparison.Ordinal)
+        .Replace(">", "&gt;", StringComparison.Ordinal)
+        .Replace("\"", "&quot;", StringComparison.Ordinal)
+        .Replace("'", "&#39;", StringComparison.Ordinal);
 
     public static string N(double v, string format) => double.IsNaN(v) ? "–" : v.ToString(format, CultureInfo.InvariantCulture);
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace CtrFallback.Reports;
@@ -95,7 +94,7 @@ internal sealed class SvgChart
         _body.Append(F($"<rect x=\"{X(x):0.##}\" y=\"{top:0.##}\" width=\"{Math.Max(0.5, X(x + barWidth) - X(x)):0.##}\" height=\"{height:0.##}\" fill=\"{color}\" fill-opacity=\"{opacity}\">"));
         if (tooltip is not null)
         {
-            _body.Append("<title>").Append(WebUtility.HtmlEncode(tooltip)).Append("</title>");
+            _body.Append("<title>").Append(HtmlPage.Encode(tooltip)).Append("</title>");
         }
 
         _body.Append("</rect>");
@@ -201,7 +200,7 @@ internal sealed class SvgChart
 
     private IEnumerable<(double At, string Label)> YTicks() => Ticks(_y0, _y1).Select(t => (t, YFormat(t)));
 
-    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+    private static string Encode(string text) => HtmlPage.Encode(text);
 
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
