@@ -70,7 +70,7 @@ public sealed record ModelCurves(ModelMetrics Metrics, IReadOnlyList<RocPoint> R
         return new ModelCurves(report.Metrics, RocPoints(labels, probabilities), report.Calibration, Bins(labels, probabilities, histogramTop));
     }
 
-    /// <summary>ROC points at each distinct score (ties move both rates at once), kept when either rate moved by 1/200 since the last kept point.</summary>
+    /// <summary>ROC points at each distinct score (ties move both rates at once), kept when the two rates together moved by 2/200 since the last kept point (the whole curve moves by 2).</summary>
     private static RocPoint[] RocPoints(ReadOnlySpan<bool> labels, ReadOnlySpan<float> probabilities)
     {
         var n = labels.Length;
@@ -110,7 +110,7 @@ public sealed record ModelCurves(ModelMetrics Metrics, IReadOnlyList<RocPoint> R
             }
 
             var point = new RocPoint((double)fp / negatives, (double)tp / positives);
-            if (j < 0 || point.FalsePositiveRate - last.FalsePositiveRate >= 1.0 / MaxRocPoints || point.TruePositiveRate - last.TruePositiveRate >= 1.0 / MaxRocPoints)
+            if (j < 0 || (point.FalsePositiveRate - last.FalsePositiveRate) + (point.TruePositiveRate - last.TruePositiveRate) >= 2.0 / MaxRocPoints)
             {
                 points.Add(point);
                 last = point;
