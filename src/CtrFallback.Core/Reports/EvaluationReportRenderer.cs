@@ -24,7 +24,7 @@ internal static class EvaluationReportRenderer
         var champion = curves.Champion;
         page.Heading(1, heading);
         page.Paragraph(string.Create(CultureInfo.InvariantCulture,
-            $"Holdout: {HtmlPage.N(candidate.Metrics.Rows)} rows, {HtmlPage.N(candidate.Metrics.Positives)} clicks (CTR {Ratio(candidate.Metrics.Positives, candidate.Metrics.Rows):P2}). {curves.Holdout}"));
+            $"Holdout: {HtmlPage.N(candidate.Metrics.Rows)} rows, {HtmlPage.N(candidate.Metrics.Positives)} clicks (CTR {Ratio(candidate.Metrics.Positives, candidate.Metrics.Rows):P2}){(curves.Holdout.Length > 0 ? "; " + curves.Holdout : string.Empty)}."));
         page.Paragraph(champion is null ? "No champion: the candidate is judged on its own." : "The champion was scored on the same holdout rows; its curves are drawn beside the candidate's.", "note");
 
         Gate(page, gate);
@@ -98,6 +98,7 @@ internal static class EvaluationReportRenderer
         var chart = new SvgChart(460, 420, (0, 1), (0, 1))
         {
             Title = "ROC curve (holdout)",
+            LegendBottomRight = true,
             XLabel = "false positive rate",
             YLabel = "true positive rate",
         };
@@ -118,6 +119,7 @@ internal static class EvaluationReportRenderer
         var chart = new SvgChart(460, 420, (0, top), (0, top))
         {
             Title = "Reliability (deciles)",
+            LegendBottomRight = true,
             XLabel = "mean predicted CTR",
             YLabel = "observed CTR",
             XFormat = SvgChart.Percent,

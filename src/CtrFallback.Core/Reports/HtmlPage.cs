@@ -56,7 +56,9 @@ internal sealed class HtmlPage
             _body.Append(highlight?.Invoke(r) == true ? "<tr class=\"hi\">" : "<tr>");
             for (var i = 0; i < row.Count; i++)
             {
-                _body.Append(i == 0 ? "<td class=\"l\">" : "<td>").Append(Encode(row[i])).Append("</td>");
+                // Text reads best left-aligned, numbers right-aligned.
+                var text = i == 0 || (row[i].Length > 0 && char.IsLetter(row[i][0]) && row[i].Contains(' ', StringComparison.Ordinal));
+                _body.Append(text ? "<td class=\"l\">" : "<td>").Append(Encode(row[i])).Append("</td>");
             }
 
             _body.Append("</tr>");

@@ -36,6 +36,9 @@ internal sealed class SvgChart
 
     public string? XLabel { get; init; }
 
+    /// <summary>Puts the legend in the lower right corner, for curves that run through the upper right (ROC, reliability).</summary>
+    public bool LegendBottomRight { get; init; }
+
     public string? YLabel { get; init; }
 
     /// <summary>Formats tick labels; the default prints up to three significant digits.</summary>
@@ -165,7 +168,7 @@ internal sealed class SvgChart
         for (var i = 0; i < _legend.Count; i++)
         {
             var (label, color, dashed) = _legend[i];
-            var y = Top + 12 + (i * 15);
+            var y = LegendBottomRight ? Top + PlotHeight - 8 - ((_legend.Count - 1 - i) * 15) : Top + 12 + (i * 15);
             var x = Left + PlotWidth - 150;
             svg.Append(F($"<line x1=\"{x}\" x2=\"{x + 18}\" y1=\"{y - 4}\" y2=\"{y - 4}\" stroke=\"{color}\" stroke-width=\"3\"{(dashed ? " stroke-dasharray=\"4,3\"" : string.Empty)}/>"));
             svg.Append(F($"<text x=\"{x + 23}\" y=\"{y}\" fill=\"#222\">{Encode(label)}</text>"));
