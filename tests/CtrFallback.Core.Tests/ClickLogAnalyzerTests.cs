@@ -178,6 +178,23 @@ public sealed class ClickLogAnalyzerTests(AnalyzedLogFixture fixture) : IClassFi
         estimate.ByHashBits.Should().Contain(kv => kv.Key == 24 && kv.Value < 0.07);
     }
 
+    [Theory]
+    [InlineData(500)]
+    [InlineData(30_000)]
+    [InlineData(1_000_000)]
+    public void HyperLogLog_EstimatesDistinctCountsWithinThreePercent(int distinct)
+    {
+        var sketch = new HyperLogLog();
+        for (var i = 0; i < distinct; i++)
+        {
+            var hash = Stats.Hash64(3, i.ToString(CultureInfo.InvariantCulture));
+            sketch.Add(hash);
+            sketch.Add(hash);
+        }
+
+        sketch.Estimate().Should().BeCloseTo(distinct, (ulong)(0.03 * distinct) + 2);
+    }
+
     [Fact]
     public void Wilson_ForNoClicksInTenRows_GivesTheTextbookInterval()
     {

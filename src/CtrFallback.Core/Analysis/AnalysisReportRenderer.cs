@@ -29,7 +29,7 @@ internal static class AnalysisReportRenderer
         page.Heading(2, "Fields");
         foreach (var field in a.Fields)
         {
-            page.Raw("<div class=\"field\">");
+            page.Raw($"<div class=\"field\" id=\"field-{HtmlPage.Encode(field.Name)}\">");
             if (field.Kind == FieldKind.Categorical)
             {
                 Categorical(page, field, a);
@@ -47,7 +47,7 @@ internal static class AnalysisReportRenderer
 
     private static void Crosses(HtmlPage page, ClickLogAnalysis a)
     {
-        page.Heading(2, "Cross candidates");
+        page.Raw("<h2 id=\"crosses\">Cross candidates</h2>");
         page.Paragraph("Pairs of categorical fields ranked by what a smoothed target encoding of the pair adds, on held-out rows, over a logistic model of the two fields alone. A positive NE gain means the pair carries an interaction neither field shows; gains near zero (or negative) mean the pair adds nothing the additive model lacks. Put the top pairs with a clear gain into the schema's crosses.", "note");
         var top = a.CrossCandidates.Take(CrossRows).ToArray();
         if (top.Length == 0)

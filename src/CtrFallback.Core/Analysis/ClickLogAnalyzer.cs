@@ -24,6 +24,9 @@ public static class ClickLogAnalyzer
         ArgumentNullException.ThrowIfNull(files);
         options ??= new ClickLogAnalysisOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SampleRows, 1000, nameof(options));
+
+        // The sample keeps a 32-bit key per field per row in one array: 10M rows of 100 fields still index within int.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.SampleRows, 10_000_000, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ExactCardinalityBound, 100, nameof(options));
         if (options.HoldoutFraction is <= 0 or >= 1)
         {
