@@ -79,9 +79,9 @@ internal static class AnalysisReportRenderer
                     (i + 1).ToString(CultureInfo.InvariantCulture),
                     $"{c.First} × {c.Second}",
                     HtmlPage.N(c.Cells),
-                    HtmlPage.N(c.NeGain, "+0.00000;-0.00000;0"),
+                    HtmlPage.Signed(c.NeGain, 5),
                     $"{HtmlPage.N(c.AdditiveNe, "0.0000")} → {HtmlPage.N(c.CrossNe, "0.0000")}",
-                    HtmlPage.N(c.AucGain, "+0.0000;-0.0000;0"),
+                    HtmlPage.Signed(c.AucGain, 4),
                     $"{HtmlPage.N(c.AdditiveAuc, "0.0000")} → {HtmlPage.N(c.CrossAuc, "0.0000")}",
                     c.InSchema ? "yes" : string.Empty,
                 ]),
@@ -130,7 +130,7 @@ internal static class AnalysisReportRenderer
                 HtmlPage.N(f.SampleDistinct),
                 HtmlPage.N(f.InSampleAuc, "0.000"),
                 HtmlPage.N(f.HeldOutAuc, "0.000"),
-                HtmlPage.N(f.HeldOutNeGain, "+0.0000;-0.0000;0"),
+                HtmlPage.Signed(f.HeldOutNeGain, 4),
             ]));
     }
 
@@ -138,7 +138,7 @@ internal static class AnalysisReportRenderer
     {
         page.Heading(3, $"{f.Name} (categorical)");
         page.Paragraph(string.Create(CultureInfo.InvariantCulture,
-            $"missing {f.MissingShare:P1} · distinct {Distinct(f)} · in-sample AUC {f.InSampleAuc:0.000} · held-out AUC {f.HeldOutAuc:0.000} · held-out NE gain {f.HeldOutNeGain:+0.0000;-0.0000;0}"));
+            $"missing {f.MissingShare:P1} · distinct {Distinct(f)} · in-sample AUC {f.InSampleAuc:0.000} · held-out AUC {f.HeldOutAuc:0.000} · held-out NE gain {HtmlPage.Signed(f.HeldOutNeGain, 4)}"));
         var values = f.TopValues.ToList();
         if (f.MissingStatistics is { } m)
         {
@@ -169,7 +169,7 @@ internal static class AnalysisReportRenderer
         var s = f.Numeric!;
         page.Heading(3, $"{f.Name} (numeric)");
         page.Paragraph(string.Create(CultureInfo.InvariantCulture,
-            $"missing {f.MissingShare:P1} · distinct {Distinct(f)} · min {SvgChart.Short(s.Min)} · mean {SvgChart.Short(s.Mean)} · max {SvgChart.Short(s.Max)} · in-sample AUC {f.InSampleAuc:0.000} · held-out AUC {f.HeldOutAuc:0.000} · held-out NE gain {f.HeldOutNeGain:+0.0000;-0.0000;0}"));
+            $"missing {f.MissingShare:P1} · distinct {Distinct(f)} · min {SvgChart.Short(s.Min)} · mean {SvgChart.Short(s.Mean)} · max {SvgChart.Short(s.Max)} · in-sample AUC {f.InSampleAuc:0.000} · held-out AUC {f.HeldOutAuc:0.000} · held-out NE gain {HtmlPage.Signed(f.HeldOutNeGain, 4)}"));
         page.Raw("<div class=\"row\">");
         if (s.Histogram.Count > 0)
         {

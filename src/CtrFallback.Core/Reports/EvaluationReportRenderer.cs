@@ -89,7 +89,7 @@ internal static class EvaluationReportRenderer
         page.Table(champion is null ? ["metric", "candidate"] : ["metric", "candidate", "champion", "candidate − champion"], rows);
 
         IReadOnlyList<string> Row(string name, double value, double? other, string format) => other is { } o
-            ? [name, HtmlPage.N(value, format), HtmlPage.N(o, format), format == "N0" ? string.Empty : HtmlPage.N(value - o, "+0.0000;-0.0000;0")]
+            ? [name, HtmlPage.N(value, format), HtmlPage.N(o, format), format == "N0" ? string.Empty : HtmlPage.Signed(value - o, 4)]
             : [name, HtmlPage.N(value, format)];
     }
 

@@ -88,5 +88,18 @@ internal sealed class HtmlPage
 
     public static string N(double v, string format) => double.IsNaN(v) ? "–" : v.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>A signed number rounded first, so a tiny negative value prints as 0 rather than "-+0.0000".</summary>
+    public static string Signed(double v, int decimals)
+    {
+        if (double.IsNaN(v))
+        {
+            return "–";
+        }
+
+        var rounded = Math.Round(v, decimals);
+        var digits = "0." + new string('0', decimals);
+        return rounded == 0 ? "0" : rounded.ToString("+" + digits + ";-" + digits, CultureInfo.InvariantCulture);
+    }
+
     public static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 }
