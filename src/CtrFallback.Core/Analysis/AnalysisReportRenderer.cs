@@ -190,15 +190,12 @@ internal static class AnalysisReportRenderer
             page.Raw(chart.ToString());
         }
 
-        var buckets = s.QuantileBuckets.ToList();
-        if (f.MissingStatistics is { } m)
-        {
-            buckets.Add(m);
-        }
+        // Every bucket here, the empty one included, counts sample rows; the header above counts every row.
+        var buckets = s.QuantileBuckets;
 
         page.Raw(CtrChart(buckets, a.Ctr, $"CTR by quantile bucket of {f.Name}"));
         page.Table(
-            ["bucket (sample)", "rows", "CTR", "95% interval"],
+            ["bucket", "sample rows", "CTR", "95% interval"],
             buckets.Select(v => (IReadOnlyList<string>)
             [
                 v.Value,
@@ -220,9 +217,11 @@ internal static class AnalysisReportRenderer
         }
 
         var top = Math.Min(1, Math.Max(values.Max(v => v.CtrHigh), baseCtr) * 1.1);
-        var chart = new SvgChart(Math.Max(360, 30 * values.Count + 90), 230, (0, values.Count), (0, top))
+        var chart = new SvgChart(Math.Max(380, 34 * values.Count + 90), 250, (0, values.Count), (0, top))
         {
             Title = title,
+            SlantXTicks = true,
+            LegendBottomRight = true,
             YLabel = "CTR",
             YFormat = SvgChart.Percent,
             XTicks = values.Select((v, i) => (i + 0.5, Shorten(v.Value))).ToArray(),
@@ -236,7 +235,7 @@ internal static class AnalysisReportRenderer
         chart.Points(values.Select((v, i) => (i + 0.5, v.Ctr)), SvgChart.Palette[1], label: "CTR, 95% interval");
         return chart.ToString();
 
-        static string Shorten(string s) => s.Length <= 6 ? s : s[..5] + "…";
+        static string Shorten(string s) => s.Length <= 10 ? s : s[..9] + "…";
     }
 
     private static string Distinct(FieldAnalysis f) =>

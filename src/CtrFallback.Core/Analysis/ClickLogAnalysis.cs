@@ -155,7 +155,7 @@ public sealed record ValueStatistics(string Value, long Rows, long Clicks, doubl
 /// <param name="Min">The smallest value (every row).</param>
 /// <param name="Max">The largest value (every row).</param>
 /// <param name="Mean">The mean value (every row).</param>
-/// <param name="QuantileBuckets">Click rate per quantile bucket of the sample's non-empty values, lowest first.</param>
+/// <param name="QuantileBuckets">Click rate per quantile bucket of the sample's non-empty values, lowest first, then the sample's empty rows (if any) as <c>(empty)</c>.</param>
 /// <param name="Histogram">Counts over equal-width bins of the signed log <c>sign(x)·ln(1+|x|)</c> of the sample's values.</param>
 public sealed record NumericFieldSummary(double Min, double Max, double Mean, IReadOnlyList<ValueStatistics> QuantileBuckets, IReadOnlyList<HistogramBin> Histogram);
 

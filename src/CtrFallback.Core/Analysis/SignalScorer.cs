@@ -166,9 +166,17 @@ internal sealed class SignalScorer
             high[b] = Math.Max(high[b], values[i]);
         }
 
+        var empty = n - present.Count;
+        var emptyClicks = 0L;
+        for (var i = 0; i < n; i++)
+        {
+            emptyClicks += float.IsNaN(values[i]) && _sample.Labels[i] ? 1 : 0;
+        }
+
         quantiles = Enumerable.Range(0, bucketCount)
             .Where(b => rows[b] > 0)
             .Select(b => Stats.Value(low[b] == high[b] ? Format(low[b]) : $"{Format(low[b])} … {Format(high[b])}", rows[b], clicks[b]))
+            .Concat(empty > 0 ? [Stats.Value("(empty)", empty, emptyClicks)] : [])
             .ToArray();
         histogram = Histogram(present, values);
         var signal = Score(keys, out _);

@@ -36,6 +36,9 @@ internal sealed class SvgChart
 
     public string? XLabel { get; init; }
 
+    /// <summary>Slants the x tick labels, so that many category labels stay readable side by side.</summary>
+    public bool SlantXTicks { get; init; }
+
     /// <summary>Puts the legend in the lower right corner, for curves that run through the upper right (ROC, reliability).</summary>
     public bool LegendBottomRight { get; init; }
 
@@ -51,7 +54,7 @@ internal sealed class SvgChart
 
     public double PlotWidth => _width - Left - Right;
 
-    public double PlotHeight => _height - Top - Bottom;
+    public double PlotHeight => _height - Top - Bottom - (SlantXTicks ? 24 : 0);
 
     public double X(double v) => Left + ((Math.Clamp(v, _x0, _x1) - _x0) / (_x1 - _x0) * PlotWidth);
 
@@ -146,7 +149,9 @@ internal sealed class SvgChart
         foreach (var (at, label) in XTicks ?? Ticks(_x0, _x1).Select(t => (t, XFormat(t))).ToArray())
         {
             svg.Append(F($"<line x1=\"{X(at):0.#}\" x2=\"{X(at):0.#}\" y1=\"{Top + PlotHeight}\" y2=\"{Top + PlotHeight + 4}\" stroke=\"#888\"/>"));
-            svg.Append(F($"<text x=\"{X(at):0.#}\" y=\"{Top + PlotHeight + 16}\" text-anchor=\"middle\" fill=\"#444\">{Encode(label)}</text>"));
+            svg.Append(SlantXTicks
+                ? F($"<text transform=\"translate({X(at) + 3:0.#},{Top + PlotHeight + 12}) rotate(-30)\" text-anchor=\"end\" fill=\"#444\">{Encode(label)}</text>")
+                : F($"<text x=\"{X(at):0.#}\" y=\"{Top + PlotHeight + 16}\" text-anchor=\"middle\" fill=\"#444\">{Encode(label)}</text>"));
         }
 
         svg.Append(_body);
@@ -197,7 +202,13 @@ internal sealed class SvgChart
         }
     }
 
-    public static string Short(double v) => v.ToString(Math.Abs(v) >= 1e5 || (Math.Abs(v) < 1e-3 && v != 0) ? "0.##e0" : "G3", CultureInfo.InvariantCulture);
+    public static string Short(double v) => Math.Abs(v) switch
+    {
+        >= 1e7 => v.ToString("0.##e0", CultureInfo.InvariantCulture),
+        >= 1000 => v.ToString("N0", CultureInfo.InvariantCulture),
+        < 1e-3 when v != 0 => v.ToString("0.##e0", CultureInfo.InvariantCulture),
+        _ => v.ToString("G3", CultureInfo.InvariantCulture),
+    };
 
     public static string Percent(double v) => v.ToString("0.#%", CultureInfo.InvariantCulture);
 
