@@ -30,7 +30,7 @@ internal static class AnalyzeCommand
         foreach (var (cross, rank) in analysis.CrossCandidates.Take(5).Select((c, i) => (c, i + 1)))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"cross #{rank}  {cross.First} x {cross.Second}  NE gain {Math.Round(cross.NeGain, 5) + 0.0:+0.00000;-0.00000;0}  AUC gain {Math.Round(cross.AucGain, 4) + 0.0:+0.0000;-0.0000;0}{(cross.InSchema ? "  (in schema)" : string.Empty)}"));
+                $"cross #{rank}  {cross.First} x {cross.Second}  NE gain {Math.Round(cross.NeGain, 5) + 0.0:+0.00000;-0.00000;0} (z {cross.Z:0.0})  AUC gain {Math.Round(cross.AucGain, 4) + 0.0:+0.0000;-0.0000;0}{(cross.InSchema ? "  (in schema)" : string.Empty)}"));
         }
 
         return 0;

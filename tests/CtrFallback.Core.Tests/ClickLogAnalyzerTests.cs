@@ -42,6 +42,8 @@ public sealed class ClickLogAnalyzerTests(AnalyzedLogFixture fixture) : IClassFi
         (ranked[0].First, ranked[0].Second).Should().Be((planted.First, planted.Second));
         ranked[0].NeGain.Should().BeGreaterThan(10 * Math.Max(ranked[1].NeGain, 1e-5), "the planted interaction is the only one in the truth");
         ranked[0].AucGain.Should().BeGreaterThan(0.01);
+        ranked[0].Z.Should().BeGreaterThan(5, "the planted gain stands far above noise");
+        ranked[1].Z.Should().BeLessThan(3, "no other pair interacts in the truth");
         ranked[0].InSchema.Should().BeTrue("the Criteo preset already crosses C6 x C14");
     }
 
@@ -58,6 +60,33 @@ public sealed class ClickLogAnalyzerTests(AnalyzedLogFixture fixture) : IClassFi
         var planted = SyntheticClickLog.PlantedCross(options);
         (analysis.CrossCandidates[0].First, analysis.CrossCandidates[0].Second).Should().Be((planted.First, planted.Second));
         analysis.CrossCandidates[0].NeGain.Should().BeGreaterThan(5 * analysis.CrossCandidates[1].NeGain);
+    }
+
+    [Fact]
+    public async Task Analyze_OnLabelsWithNoSignal_FindsNoCrossThatStandsAboveNoise()
+    {
+        using var directory = new TempDirectory();
+        var schema = directory.Write("schema.json", """
+            { "separator": ",", "hasHeader": true, "label": "click", "categorical": ["a", "b", "c", "d", "e", "f"] }
+            """);
+        var random = new Random(17);
+        var log = new StringBuilder("click,a,b,c,d,e,f\n");
+        for (var i = 0; i < 20_000; i++)
+        {
+            log.Append(random.NextDouble() < 0.2 ? '1' : '0');
+            foreach (var values in (int[])[3, 5, 20, 50, 300, 2_000])
+            {
+                log.Append(CultureInfo.InvariantCulture, $",v{random.Next(values)}");
+            }
+
+            log.Append('\n');
+        }
+
+        var analysis = await ClickLogAnalyzer.AnalyzeAsync(ClickLogSchema.Load(schema), [directory.Write("noise.csv", log.ToString())]);
+
+        analysis.CrossCandidates.Should().HaveCount(15);
+        analysis.CrossCandidates.Should().OnlyContain(c => c.Z < 3, "the labels are independent of every field");
+        analysis.Fields.Should().OnlyContain(f => f.HeldOutAuc > 0.46 && f.HeldOutAuc < 0.54);
     }
 
     [Fact]

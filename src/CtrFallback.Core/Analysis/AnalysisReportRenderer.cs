@@ -8,6 +8,9 @@ internal static class AnalysisReportRenderer
 {
     private const int CrossRows = 25;
 
+    /// <summary>A gain this many standard errors above zero stands out from the chance best of a few hundred pairs.</summary>
+    private const double SignificantZ = 3;
+
     public static string Render(ClickLogAnalysis a)
     {
         var page = new HtmlPage();
@@ -48,7 +51,7 @@ internal static class AnalysisReportRenderer
     private static void Crosses(HtmlPage page, ClickLogAnalysis a)
     {
         page.Raw("<h2 id=\"crosses\">Cross candidates</h2>");
-        page.Paragraph("Pairs of categorical fields ranked by what a smoothed target encoding of the pair adds, on held-out rows, over a logistic model of the two fields alone. A positive NE gain means the pair carries an interaction neither field shows; gains near zero (or negative) mean the pair adds nothing the additive model lacks. Put the top pairs with a clear gain into the schema's crosses.", "note");
+        page.Paragraph("Pairs of categorical fields ranked by what a smoothed target encoding of the pair adds, on held-out rows, over a logistic model of the two fields alone. A positive NE gain means the pair carries an interaction neither field shows; gains near zero (or negative) mean the pair adds nothing the additive model lacks. Put the top pairs with a clear gain into the schema's crosses. z is the gain in standard errors of the paired per-row log-loss difference; with this many pairs, the best of them reaches z ≈ 3 by chance alone, so only highlighted rows (z ≥ 3) stand out from noise.", "note");
         var top = a.CrossCandidates.Take(CrossRows).ToArray();
         if (top.Length == 0)
         {
@@ -73,19 +76,20 @@ internal static class AnalysisReportRenderer
             chart.LegendEntry("already in schema", SvgChart.Palette[2]).LegendEntry("candidate", SvgChart.Palette[0]);
             page.Raw(chart.ToString());
             page.Table(
-                ["rank", "cross", "value pairs", "NE gain", "NE additive → cross", "AUC gain", "AUC additive → cross", "in schema"],
+                ["rank", "cross", "value pairs", "NE gain", "z", "NE additive → cross", "AUC gain", "AUC additive → cross", "in schema"],
                 top.Select((c, i) => (IReadOnlyList<string>)
                 [
                     (i + 1).ToString(CultureInfo.InvariantCulture),
                     $"{c.First} × {c.Second}",
                     HtmlPage.N(c.Cells),
                     HtmlPage.Signed(c.NeGain, 5),
+                    HtmlPage.N(c.Z, "0.0"),
                     $"{HtmlPage.N(c.AdditiveNe, "0.0000")} → {HtmlPage.N(c.CrossNe, "0.0000")}",
                     HtmlPage.Signed(c.AucGain, 4),
                     $"{HtmlPage.N(c.AdditiveAuc, "0.0000")} → {HtmlPage.N(c.CrossAuc, "0.0000")}",
                     c.InSchema ? "yes" : string.Empty,
                 ]),
-                i => i == 0);
+                i => top[i].Z >= SignificantZ);
             page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"{a.CrossCandidates.Count:N0} pairs scored; the best {top.Length} shown."), "note");
         }
 

@@ -182,6 +182,12 @@ public sealed record CrossCandidate(string First, string Second, int Cells, doub
 
     /// <summary>The held-out AUC gain of the cross.</summary>
     public double AucGain => CrossAuc - AdditiveAuc;
+
+    /// <summary>Standard error of <see cref="NeGain"/>, from the paired per-row log-loss differences on the held-out rows.</summary>
+    public double NeGainStandardError { get; init; } = double.NaN;
+
+    /// <summary>The gain in standard errors; with hundreds of pairs scored, values below about 3 are within what chance alone gives the best of them.</summary>
+    public double Z => NeGainStandardError > 0 ? NeGain / NeGainStandardError : double.NaN;
 }
 
 /// <summary>How many hashed features are expected to share a weight with another.</summary>

@@ -30,6 +30,7 @@ internal sealed class SignalScorer
     private readonly bool[] _holdoutLabels;
     private readonly double _trainCtr;
     private readonly double _baseHoldoutNe;
+    private readonly double _holdoutEntropy;
 
     /// <summary>Per categorical field, per sample row: the logit of its value's smoothed CTR, out-of-fold for training rows.</summary>
     private readonly float[][] _encodings;
@@ -74,6 +75,8 @@ internal sealed class SignalScorer
         _holdoutRows = [.. holdout];
         _holdoutLabels = _holdoutRows.Select(i => sample.Labels[i]).ToArray();
         _trainCtr = Math.Clamp(_trainRows.Count(i => sample.Labels[i]) / (double)_trainRows.Length, 1e-6, 1 - 1e-6);
+        var holdoutCtr = _holdoutLabels.Count(l => l) / (double)Math.Max(1, _holdoutLabels.Length);
+        _holdoutEntropy = holdoutCtr is > 0 and < 1 ? -((holdoutCtr * Math.Log(holdoutCtr)) + ((1 - holdoutCtr) * Math.Log(1 - holdoutCtr))) : double.NaN;
         _baseHoldoutNe = Evaluator.Evaluate(_holdoutLabels, Enumerable.Repeat((float)_trainCtr, _holdoutLabels.Length).ToArray()).Metrics.NormalizedEntropy;
         _encodings = new float[sample.CategoricalCount][];
         _sampleDistinct = new int[sample.CategoricalCount];
@@ -291,7 +294,30 @@ internal sealed class SignalScorer
         var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
         var before = Evaluator.Evaluate(_holdoutLabels, additive).Metrics;
         var after = Evaluator.Evaluate(_holdoutLabels, crossed).Metrics;
-        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false);
+
+        // Paired per-row log-loss differences give the gain's standard error: many pairs are scored, so the best of
+        // them by chance alone can show a gain that is only noise.
+        double sum = 0, sumSquares = 0;
+        for (var k = 0; k < _holdoutLabels.Length; k++)
+        {
+            var d = LogLoss(_holdoutLabels[k], additive[k]) - LogLoss(_holdoutLabels[k], crossed[k]);
+            sum += d;
+            sumSquares += d * d;
+        }
+
+        var n = (double)_holdoutLabels.Length;
+        var variance = Math.Max(0, (sumSquares / n) - ((sum / n) * (sum / n)));
+        var standardError = Math.Sqrt(variance / n) / _holdoutEntropy;
+        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false)
+        {
+            NeGainStandardError = standardError,
+        };
+
+        static double LogLoss(bool label, float p)
+        {
+            var q = Math.Clamp(p, 1e-15, 1 - 1e-15);
+            return label ? -Math.Log(q) : -Math.Log(1 - q);
+        }
     }
 
     /// <summary>Logistic regression of the label on two encodings over (a subset of) the training rows: Newton's method on three weights, lightly ridged.</summary>
