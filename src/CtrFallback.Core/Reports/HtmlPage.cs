@@ -40,33 +40,39 @@ internal sealed class HtmlPage
         return this;
     }
 
-    /// <summary>A table; cells are encoded text, and the first column is left-aligned.</summary>
+    /// <summary>A table of encoded text; text columns are left-aligned, number columns right-aligned, headers with them.</summary>
     public HtmlPage Table(IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows, Func<int, bool>? highlight = null)
     {
+        var body = rows.ToArray();
+        var left = new bool[header.Count];
+        for (var i = 0; i < left.Length; i++)
+        {
+            left[i] = i == 0 || (body.Length > 0 && i < body[0].Count && IsText(body[0][i]));
+        }
+
         _body.Append("<table><tr>");
         for (var i = 0; i < header.Count; i++)
         {
-            _body.Append(i == 0 ? "<th class=\"l\">" : "<th>").Append(Encode(header[i])).Append("</th>");
+            _body.Append(left[i] ? "<th class=\"l\">" : "<th>").Append(Encode(header[i])).Append("</th>");
         }
 
         _body.Append("</tr>");
-        var r = 0;
-        foreach (var row in rows)
+        for (var r = 0; r < body.Length; r++)
         {
             _body.Append(highlight?.Invoke(r) == true ? "<tr class=\"hi\">" : "<tr>");
-            for (var i = 0; i < row.Count; i++)
+            for (var i = 0; i < body[r].Count; i++)
             {
-                // Text reads best left-aligned, numbers right-aligned.
-                var text = i == 0 || (row[i].Length > 0 && char.IsLetter(row[i][0]) && row[i].Contains(' ', StringComparison.Ordinal));
-                _body.Append(text ? "<td class=\"l\">" : "<td>").Append(Encode(row[i])).Append("</td>");
+                _body.Append(i < left.Length && left[i] ? "<td class=\"l\">" : "<td>").Append(Encode(body[r][i])).Append("</td>");
             }
 
             _body.Append("</tr>");
-            r++;
         }
 
         _body.Append("</table>");
         return this;
+
+        // Sentences read best left-aligned; numbers, percentages and short codes right-aligned.
+        static bool IsText(string cell) => cell.Length > 0 && char.IsLetter(cell[0]) && cell.Contains(' ', StringComparison.Ordinal);
     }
 
     public HtmlPage Raw(string html)
