@@ -10,6 +10,8 @@ var commands = new Dictionary<string, Func<CommandLine, CancellationToken, Task<
     ["rollback"] = ModelCommands.RollbackAsync,
     ["predict"] = ModelCommands.PredictAsync,
     ["quickstart"] = QuickstartCommand.RunAsync,
+    ["analyze"] = AnalyzeCommand.RunAsync,
+    ["report"] = ReportCommand.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || !commands.TryGetValue(args[0], out var command))

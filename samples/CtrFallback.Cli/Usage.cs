@@ -20,8 +20,12 @@ internal static class Usage
           rollback                            Move 'champion' back to the previous champion and trigger a rollout.
           predict --data FILE [--model champion|V] [--out FILE] [--format ... | --schema FILE]
               Score a click log with a stored model (tab-separated label and ctr per row).
+          analyze --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--hash-bits B] [--sample N] --out FILE.html
+              Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.
+          report --version V --out FILE.html
+              Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.
 
-        Store and deployment options (train, models, promote, rollback, predict):
+        Store and deployment options (train, models, promote, rollback, predict, report):
           --store DIR | --store mlflow       The file store folder (default ./ctrfallback-store), or MLflow.
           --mlflow-uri URI [--mlflow-experiment NAME]   MLflow tracking server (or MLFLOW_TRACKING_URI).
           --model-name NAME                  Registered model name (default ctr).

@@ -70,6 +70,8 @@ public sealed class TrainingJobTests : IDisposable
         second.Gate.Criteria.Select(c => c.Criterion).Should().Contain(["champion-auc", "champion-normalized-entropy"]);
         second.Gate.Criteria.Single(c => c.Criterion == "champion-auc").Reason.Should().Contain("champion v1");
         (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(second.Promoted ? 2 : 1);
+        var report = System.Text.Encoding.UTF8.GetString((await Store.DownloadAttachmentAsync("ctr", 2, ITrainingJob.EvaluationReportAttachment))!);
+        report.Should().Contain("champion").And.Contain(second.Gate.Criteria.Single(c => c.Criterion == "champion-auc").Reason.Split(':')[0]);
         _trigger.Requests.Should().StartWith(new DeploymentRequest("ctr", 1, ModelAliases.Champion));
     }
 

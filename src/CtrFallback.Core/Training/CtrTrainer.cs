@@ -110,6 +110,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var (labels, championScores) = log.HoldoutLabels();
         var evaluation = Evaluator.Evaluate(labels, probabilities);
         var championEvaluation = champion is null ? null : Evaluator.Evaluate(labels, championScores);
+        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription);
         stages["evaluate"] = clock.Elapsed;
         LogStage(_logger, "evaluate", clock.Elapsed.TotalSeconds, log.HoldoutRows);
 
@@ -139,6 +140,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
             Artifact = artifact,
             Evaluation = evaluation,
             ChampionEvaluation = championEvaluation,
+            Curves = curves,
             Parameters = parameters,
             DataFingerprint = fingerprint,
             Rows = log.Rows,

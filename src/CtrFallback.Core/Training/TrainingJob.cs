@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -10,6 +11,9 @@ namespace CtrFallback;
 /// <summary>The training batch: load, featurize, train, evaluate, gate, register and, on a pass, promote and trigger a rollout.</summary>
 public interface ITrainingJob
 {
+    /// <summary>The attachment each registered version carries: its evaluation report (ROC, calibration, histograms, gate decision) as HTML.</summary>
+    const string EvaluationReportAttachment = "evaluation.html";
+
     /// <summary>Runs the batch once.</summary>
     /// <param name="request">The click logs and how to read them.</param>
     /// <param name="progress">Receives rows read so far.</param>
@@ -90,7 +94,10 @@ internal sealed partial class TrainingJob(
                     ["ctrfallback.championAtTraining"] = champion?.Version.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
                 },
                 decision,
-                training.DataFingerprint);
+                training.DataFingerprint,
+                training.Curves is { } curves
+                    ? new Dictionary<string, ReadOnlyMemory<byte>> { [ITrainingJob.EvaluationReportAttachment] = Encoding.UTF8.GetBytes(curves.ToHtml(decision, $"{model}: candidate trained {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm} UTC")) }
+                    : null);
             var version = await store.RegisterAsync(registration, cancellationToken).ConfigureAwait(false);
             LogRegistered(_logger, model, version.Version, decision.Passed);
 

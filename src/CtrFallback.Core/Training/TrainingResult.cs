@@ -12,6 +12,9 @@ public sealed record TrainingResult
     /// <summary>The champion's evaluation on the same holdout, when a champion was given.</summary>
     public EvaluationReport? ChampionEvaluation { get; init; }
 
+    /// <summary>The candidate's (and champion's) holdout curves, for rendering the evaluation report again once the gate has decided.</summary>
+    public EvaluationCurves? Curves { get; init; }
+
     /// <summary>Trainer and featurizer settings, as registered with the version.</summary>
     public required IReadOnlyDictionary<string, string> Parameters { get; init; }
 

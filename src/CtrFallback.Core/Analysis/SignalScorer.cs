@@ -1,0 +1,530 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using CtrFallback.Evaluation;
+
+namespace CtrFallback.Analysis;
+
+/// <summary>
+/// Measures signal on the reservoir sample: univariate AUC (in-sample and held-out) and NE gain per field, and what a
+/// smoothed target encoding of each pair of categorical fields adds over the two fields additively, on held-out rows.
+/// </summary>
+internal sealed class SignalScorer
+{
+    /// <summary>Prior rows a value's CTR is smoothed with: a value seen once is not taken at its word.</summary>
+    public const int PriorRows = 20;
+
+    /// <summary>Expected clicks a pair's observed/expected ratio is smoothed with.</summary>
+    public const double PriorClicks = 5;
+
+    private const int MaxFitRows = 40_000;
+
+    /// <summary>Pairs with at most this many possible value pairs are counted in arrays rather than a dictionary.</summary>
+    private const long MaxDenseCells = 1 << 20;
+
+    private readonly SampleRows _sample;
+    private readonly ClickLogAnalysisOptions _options;
+    private readonly bool[] _holdout;
+    private readonly byte[] _fold;
+    private readonly int[] _trainRows;
+    private readonly int[] _holdoutRows;
+    private readonly bool[] _holdoutLabels;
+    private readonly double _trainCtr;
+    private readonly double _baseHoldoutNe;
+    private readonly double _holdoutEntropy;
+
+    /// <summary>Per categorical field, per sample row: the logit of its value's smoothed CTR, out-of-fold for training rows.</summary>
+    private readonly float[][] _encodings;
+    private readonly int[] _sampleDistinct;
+
+    /// <summary>Per categorical field, per sample row: a dense id of its value (the empty value included), for pair counting.</summary>
+    private readonly int[][] _ids;
+    private readonly int[] _idCount;
+    private readonly int[] _fitRows;
+
+    public SignalScorer(SampleRows sample, ClickLogAnalysisOptions options)
+    {
+        _sample = sample;
+        _options = options;
+        var n = sample.Count;
+        _holdout = new bool[n];
+        _fold = new byte[n];
+        var seed = Stats.Mix64((ulong)options.Seed);
+        var train = new List<int>(n);
+        var holdout = new List<int>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var h = Stats.Mix64((ulong)sample.RowNumbers[i] ^ seed);
+            _holdout[i] = (h >> 11) * (1.0 / (1UL << 53)) < options.HoldoutFraction;
+            _fold[i] = (byte)(h & 1);
+            (_holdout[i] ? holdout : train).Add(i);
+        }
+
+        // A tiny sample may put every row on one side; keep both sides non-empty.
+        if (holdout.Count == 0 || train.Count == 0)
+        {
+            train.Clear();
+            holdout.Clear();
+            for (var i = 0; i < n; i++)
+            {
+                _holdout[i] = i % 3 == 0;
+                (_holdout[i] ? holdout : train).Add(i);
+            }
+        }
+
+        _trainRows = [.. train];
+        _holdoutRows = [.. holdout];
+        _holdoutLabels = _holdoutRows.Select(i => sample.Labels[i]).ToArray();
+        _trainCtr = Math.Clamp(_trainRows.Count(i => sample.Labels[i]) / (double)_trainRows.Length, 1e-6, 1 - 1e-6);
+        var holdoutCtr = _holdoutLabels.Count(l => l) / (double)Math.Max(1, _holdoutLabels.Length);
+        _holdoutEntropy = holdoutCtr is > 0 and < 1 ? -((holdoutCtr * Math.Log(holdoutCtr)) + ((1 - holdoutCtr) * Math.Log(1 - holdoutCtr))) : double.NaN;
+        _baseHoldoutNe = Evaluator.Evaluate(_holdoutLabels, Enumerable.Repeat((float)_trainCtr, _holdoutLabels.Length).ToArray()).Metrics.NormalizedEntropy;
+        _encodings = new float[sample.CategoricalCount][];
+        _sampleDistinct = new int[sample.CategoricalCount];
+        _ids = new int[sample.CategoricalCount][];
+        _idCount = new int[sample.CategoricalCount];
+
+        // Three weights need far fewer rows than the sample: fit them on an evenly spread subset of the training part.
+        var stride = Math.Max(1, _trainRows.Length / MaxFitRows);
+        _fitRows = Enumerable.Range(0, _trainRows.Length / stride).Select(k => _trainRows[k * stride]).ToArray();
+    }
+
+    public int HoldoutCount => _holdoutRows.Length;
+
+    public FieldSignal Categorical(int field)
+    {
+        var keys = new uint[_sample.Count];
+        var ids = new int[_sample.Count];
+        var distinct = new Dictionary<uint, int>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = _sample.Keys[(i * _sample.CategoricalCount) + field];
+            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(distinct, keys[i], out var exists);
+            if (!exists)
+            {
+                id = distinct.Count - 1;
+            }
+
+            ids[i] = id;
+        }
+
+        _ids[field] = ids;
+        _idCount[field] = distinct.Count;
+        _sampleDistinct[field] = distinct.Count - (distinct.ContainsKey(ClickLogProfiler.MissingKey) ? 1 : 0);
+        var signal = Score(keys, out _encodings[field]);
+        return signal with { SampleDistinct = _sampleDistinct[field] };
+    }
+
+    public FieldSignal Numeric(int field, out ValueStatistics[] quantiles, out HistogramBin[] histogram)
+    {
+        var n = _sample.Count;
+        var values = new float[n];
+        var present = new List<float>(n);
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = _sample.Numeric[(i * _sample.NumericCount) + field];
+            if (!float.IsNaN(values[i]))
+            {
+                present.Add(values[i]);
+            }
+        }
+
+        present.Sort();
+
+        // Decile edges; ties (a count that is 0 for half the rows) merge buckets rather than split a value.
+        var edges = new List<float>();
+        for (var q = 1; q < 10 && present.Count > 0; q++)
+        {
+            var edge = present[(int)Math.Min(present.Count - 1, (long)present.Count * q / 10)];
+            if (edges.Count == 0 || edge > edges[^1])
+            {
+                edges.Add(edge);
+            }
+        }
+
+        if (present.Count > 0 && edges.Count > 0 && edges[^1] >= present[^1])
+        {
+            edges.RemoveAt(edges.Count - 1);
+        }
+
+        var bucketCount = edges.Count + 1;
+        var keys = new uint[n];
+        var rows = new long[bucketCount];
+        var clicks = new long[bucketCount];
+        var low = Enumerable.Repeat(float.PositiveInfinity, bucketCount).ToArray();
+        var high = Enumerable.Repeat(float.NegativeInfinity, bucketCount).ToArray();
+        for (var i = 0; i < n; i++)
+        {
+            if (float.IsNaN(values[i]))
+            {
+                keys[i] = ClickLogProfiler.MissingKey;
+                continue;
+            }
+
+            var b = edges.BinarySearch(values[i]);
+            b = b >= 0 ? b : ~b;
+            keys[i] = (uint)b + 1;
+            rows[b]++;
+            clicks[b] += _sample.Labels[i] ? 1 : 0;
+            low[b] = Math.Min(low[b], values[i]);
+            high[b] = Math.Max(high[b], values[i]);
+        }
+
+        var empty = n - present.Count;
+        var emptyClicks = 0L;
+        for (var i = 0; i < n; i++)
+        {
+            emptyClicks += float.IsNaN(values[i]) && _sample.Labels[i] ? 1 : 0;
+        }
+
+        quantiles = Enumerable.Range(0, bucketCount)
+            .Where(b => rows[b] > 0)
+            .Select(b => Stats.Value(low[b] == high[b] ? Format(low[b]) : $"{Format(low[b])} … {Format(high[b])}", rows[b], clicks[b]))
+            .Concat(empty > 0 ? [Stats.Value("(empty)", empty, emptyClicks)] : [])
+            .ToArray();
+        histogram = Histogram(present, values);
+        var signal = Score(keys, out _);
+        return signal with { SampleDistinct = present.Distinct().Count() };
+    }
+
+    /// <summary>Scores every pair of categorical fields with a manageable number of values; says which fields were left out and why.</summary>
+    public (CrossCandidate[] Candidates, string[] Skipped) Crosses(ClickLogSchema schema, CancellationToken cancellationToken)
+    {
+        var skipped = new List<string>();
+        var eligible = new List<int>();
+        for (var c = 0; c < _sample.CategoricalCount; c++)
+        {
+            var name = schema.Categorical[c];
+            if (_sampleDistinct[c] > _options.MaxCrossFieldCardinality)
+            {
+                skipped.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: {_sampleDistinct[c]:N0} distinct values in the sample, more than {_options.MaxCrossFieldCardinality:N0}: its pairs would be mostly unique cells that a sample cannot score (cross it only with evidence from a larger run)."));
+            }
+            else if (_sampleDistinct[c] < 2)
+            {
+                skipped.Add($"{name}: fewer than two distinct values in the sample: nothing to cross.");
+            }
+            else
+            {
+                eligible.Add(c);
+            }
+        }
+
+        if (schema.Numeric.Count > 0)
+        {
+            skipped.Add("Numeric fields are not scored as crosses: their quantile buckets above show their shape; cross a bucketized copy if needed.");
+        }
+
+        var pairs = new List<(int A, int B)>();
+        for (var i = 0; i < eligible.Count; i++)
+        {
+            for (var j = i + 1; j < eligible.Count; j++)
+            {
+                pairs.Add((eligible[i], eligible[j]));
+            }
+        }
+
+        var inSchema = schema.Crosses.Select(c => (c.First, c.Second)).ToHashSet();
+        var results = new CrossCandidate[pairs.Count];
+        Parallel.For(
+            0,
+            pairs.Count,
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            () => (new float[_holdoutRows.Length], new float[_holdoutRows.Length]),
+            (p, _, buffers) =>
+            {
+                var (a, b) = pairs[p];
+                var (first, second) = (schema.Categorical[a], schema.Categorical[b]);
+                results[p] = ScorePair(a, b, buffers.Item1, buffers.Item2) with
+                {
+                    First = first,
+                    Second = second,
+                    InSchema = inSchema.Contains((first, second)) || inSchema.Contains((second, first)),
+                };
+                return buffers;
+            },
+            _ => { });
+
+        var ranked = results.OrderByDescending(r => r.NeGain).ThenBy(r => r.First, StringComparer.Ordinal).ThenBy(r => r.Second, StringComparer.Ordinal).ToArray();
+        return (ranked, [.. skipped]);
+    }
+
+    private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed)
+    {
+        var ea = _encodings[a];
+        var eb = _encodings[b];
+        var ia = _ids[a];
+        var ib = _ids[b];
+        var nb = _idCount[b];
+        var labels = _sample.Labels;
+        var (w0, wa, wb) = FitLogistic(ea, eb);
+
+        // Expected clicks under the additive model and observed clicks, per value pair, on the training part.
+        var dense = (long)_idCount[a] * nb <= MaxDenseCells;
+        var expected = dense ? new double[_idCount[a] * nb] : null;
+        var clicks = dense ? new int[_idCount[a] * nb] : null;
+        var sparse = dense ? null : new Dictionary<long, (double Expected, int Clicks)>();
+        foreach (var i in _trainRows)
+        {
+            var p = Stats.Sigmoid(w0 + (wa * ea[i]) + (wb * eb[i]));
+            var click = labels[i] ? 1 : 0;
+            var cell = ((long)ia[i] * nb) + ib[i];
+            if (dense)
+            {
+                expected![cell] += p;
+                clicks![cell] += click;
+            }
+            else
+            {
+                ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(sparse!, cell, out _);
+                entry.Expected += p;
+                entry.Clicks += click;
+            }
+        }
+
+        for (var k = 0; k < _holdoutRows.Length; k++)
+        {
+            var i = _holdoutRows[k];
+            var logit = w0 + (wa * ea[i]) + (wb * eb[i]);
+            additive[k] = (float)Stats.Sigmoid(logit);
+            var cell = ((long)ia[i] * nb) + ib[i];
+            var (e, c) = dense ? (expected![cell], clicks![cell]) : sparse!.GetValueOrDefault(cell);
+            crossed[k] = (float)Stats.Sigmoid(logit + Math.Log((c + PriorClicks) / (e + PriorClicks)));
+        }
+
+        var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
+        var before = Evaluator.Evaluate(_holdoutLabels, additive).Metrics;
+        var after = Evaluator.Evaluate(_holdoutLabels, crossed).Metrics;
+
+        // Paired per-row log-loss differences give the gain's standard error: many pairs are scored, so the best of
+        // them by chance alone can show a gain that is only noise.
+        double sum = 0, sumSquares = 0;
+        for (var k = 0; k < _holdoutLabels.Length; k++)
+        {
+            var d = LogLoss(_holdoutLabels[k], additive[k]) - LogLoss(_holdoutLabels[k], crossed[k]);
+            sum += d;
+            sumSquares += d * d;
+        }
+
+        var n = (double)_holdoutLabels.Length;
+        var variance = Math.Max(0, (sumSquares / n) - ((sum / n) * (sum / n)));
+        var standardError = Math.Sqrt(variance / n) / _holdoutEntropy;
+        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false)
+        {
+            NeGainStandardError = standardError,
+        };
+
+        static double LogLoss(bool label, float p)
+        {
+            var q = Math.Clamp(p, 1e-15, 1 - 1e-15);
+            return label ? -Math.Log(q) : -Math.Log(1 - q);
+        }
+    }
+
+    /// <summary>Logistic regression of the label on two encodings over (a subset of) the training rows: Newton's method on three weights, lightly ridged.</summary>
+    private (double W0, double Wa, double Wb) FitLogistic(float[] ea, float[] eb)
+    {
+        var labels = _sample.Labels;
+        var center = EncodingCenter;
+        var ridge = 1e-3 * _fitRows.Length;
+        double w0 = center, w1 = 0, w2 = 0;
+        Span<double> h = stackalloc double[9];
+        Span<double> g = stackalloc double[3];
+        for (var iteration = 0; iteration < 6; iteration++)
+        {
+            double g0 = 0, g1 = 0, g2 = 0, h00 = 0, h01 = 0, h02 = 0, h11 = 0, h12 = 0, h22 = 0;
+            foreach (var i in _fitRows)
+            {
+                // Centre the encodings on the base rate so the intercept stays near it.
+                var x1 = ea[i] - center;
+                var x2 = eb[i] - center;
+                var p = Stats.Sigmoid(w0 + (w1 * x1) + (w2 * x2));
+                var r = p - (labels[i] ? 1 : 0);
+                var v = Math.Max(p * (1 - p), 1e-9);
+                g0 += r;
+                g1 += r * x1;
+                g2 += r * x2;
+                h00 += v;
+                h01 += v * x1;
+                h02 += v * x2;
+                h11 += v * x1 * x1;
+                h12 += v * x1 * x2;
+                h22 += v * x2 * x2;
+            }
+
+            g[0] = g0;
+            g[1] = g1 + (ridge * w1);
+            g[2] = g2 + (ridge * w2);
+            h[0] = h00 + ridge;
+            h[1] = h[3] = h01;
+            h[2] = h[6] = h02;
+            h[4] = h11 + ridge;
+            h[5] = h[7] = h12;
+            h[8] = h22 + ridge;
+            if (!Solve3(h, g))
+            {
+                break;
+            }
+
+            w0 -= g[0];
+            w1 -= g[1];
+            w2 -= g[2];
+        }
+
+        // Back to uncentred encodings: logit = w0 + wa (ea − c) + wb (eb − c).
+        return (w0 - ((w1 + w2) * center), w1, w2);
+    }
+
+    /// <summary>The base rate's logit, around which encodings are centred for the fit.</summary>
+    private double EncodingCenter => Stats.Logit(_trainCtr);
+
+    /// <summary>Solves h·d = g in place (d written to g) by Gaussian elimination; false when singular.</summary>
+    private static bool Solve3(Span<double> h, Span<double> g)
+    {
+        for (var col = 0; col < 3; col++)
+        {
+            var pivot = col;
+            for (var row = col + 1; row < 3; row++)
+            {
+                if (Math.Abs(h[(row * 3) + col]) > Math.Abs(h[(pivot * 3) + col]))
+                {
+                    pivot = row;
+                }
+            }
+
+            if (Math.Abs(h[(pivot * 3) + col]) < 1e-12)
+            {
+                return false;
+            }
+
+            if (pivot != col)
+            {
+                for (var k = 0; k < 3; k++)
+                {
+                    (h[(col * 3) + k], h[(pivot * 3) + k]) = (h[(pivot * 3) + k], h[(col * 3) + k]);
+                }
+
+                (g[col], g[pivot]) = (g[pivot], g[col]);
+            }
+
+            for (var row = 0; row < 3; row++)
+            {
+                if (row == col)
+                {
+                    continue;
+                }
+
+                var factor = h[(row * 3) + col] / h[(col * 3) + col];
+                for (var k = col; k < 3; k++)
+                {
+                    h[(row * 3) + k] -= factor * h[(col * 3) + k];
+                }
+
+                g[row] -= factor * g[col];
+            }
+        }
+
+        for (var j = 0; j < 3; j++)
+        {
+            g[j] /= h[(j * 3) + j];
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Univariate signal of a keyed field: in-sample AUC (CTRs from every sample row), held-out AUC and NE gain
+    /// (CTRs from the training part), and per-row encodings (out-of-fold on the training part) for the cross scores.
+    /// </summary>
+    private FieldSignal Score(uint[] keys, out float[] encoding)
+    {
+        var n = keys.Length;
+        var all = new Dictionary<uint, (int Rows, int Clicks)>();
+        var folds = new[] { new Dictionary<uint, (int Rows, int Clicks)>(), new Dictionary<uint, (int Rows, int Clicks)>() };
+        var train = new Dictionary<uint, (int Rows, int Clicks)>();
+        var labels = _sample.Labels;
+        var sampleClicks = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var click = labels[i] ? 1 : 0;
+            sampleClicks += click;
+            Add(all, keys[i], click);
+            if (!_holdout[i])
+            {
+                Add(train, keys[i], click);
+                Add(folds[_fold[i]], keys[i], click);
+            }
+        }
+
+        var sampleCtr = Math.Clamp(sampleClicks / (double)n, 1e-6, 1 - 1e-6);
+        var inSample = new float[n];
+        encoding = new float[n];
+        var heldOut = new float[_holdoutRows.Length];
+        for (var i = 0; i < n; i++)
+        {
+            inSample[i] = (float)Smoothed(all, keys[i], sampleCtr);
+            var p = _holdout[i] ? Smoothed(train, keys[i], _trainCtr) : Smoothed(folds[1 - _fold[i]], keys[i], _trainCtr);
+            encoding[i] = (float)Stats.Logit(p);
+        }
+
+        for (var k = 0; k < _holdoutRows.Length; k++)
+        {
+            heldOut[k] = (float)Stats.Sigmoid(encoding[_holdoutRows[k]]);
+        }
+
+        var inSampleMetrics = Evaluator.Evaluate(labels.AsSpan(0, n), inSample).Metrics;
+        var heldOutMetrics = Evaluator.Evaluate(_holdoutLabels, heldOut).Metrics;
+        return new FieldSignal(inSampleMetrics.Auc, heldOutMetrics.Auc, _baseHoldoutNe - heldOutMetrics.NormalizedEntropy, 0);
+
+        static void Add(Dictionary<uint, (int Rows, int Clicks)> counts, uint key, int click)
+        {
+            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, key, out _);
+            entry.Rows++;
+            entry.Clicks += click;
+        }
+
+        static double Smoothed(Dictionary<uint, (int Rows, int Clicks)> counts, uint key, double prior)
+        {
+            var (rows, clicks) = counts.TryGetValue(key, out var e) ? e : (0, 0);
+            return (clicks + (PriorRows * prior)) / (rows + PriorRows);
+        }
+    }
+
+    /// <summary>Equal-width bins over the signed log of the values, since counts are heavy-tailed; edges are given back in the values' own units.</summary>
+    private HistogramBin[] Histogram(List<float> sorted, float[] values)
+    {
+        if (sorted.Count == 0)
+        {
+            return [];
+        }
+
+        const int bins = 30;
+        var lo = Features.FeatureHasher.SignedLog(sorted[0]);
+        var hi = Features.FeatureHasher.SignedLog(sorted[^1]);
+        var count = hi > lo ? bins : 1;
+        var width = hi > lo ? (hi - lo) / bins : 1;
+        var rows = new long[count];
+        var clicks = new long[count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (float.IsNaN(values[i]))
+            {
+                continue;
+            }
+
+            var b = Math.Clamp((int)((Features.FeatureHasher.SignedLog(values[i]) - lo) / width), 0, count - 1);
+            rows[b]++;
+            clicks[b] += _sample.Labels[i] ? 1 : 0;
+        }
+
+        return Enumerable.Range(0, count)
+            .Select(b => new HistogramBin(Unlog(lo + (b * width)), Unlog(lo + ((b + 1) * width)), rows[b], clicks[b]))
+            .ToArray();
+
+        static double Unlog(double v) => v >= 0 ? double.ExpM1(v) : -double.ExpM1(-v);
+    }
+
+    private static string Format(float value) => value.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A field's univariate signal on the sample.</summary>
+internal sealed record FieldSignal(double InSampleAuc, double HeldOutAuc, double NeGain, int SampleDistinct);
