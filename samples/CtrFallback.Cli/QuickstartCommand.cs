@@ -30,9 +30,11 @@ internal static class QuickstartCommand
         var (written, clicks) = SyntheticClickLog.Write(log, new SyntheticClickLogOptions { Rows = rows, Seed = seed });
         Say(string.Create(CultureInfo.InvariantCulture, $"{written:N0} rows, {clicks:N0} clicks ({(double)clicks / written:P1})."));
 
-        Step(2, "Train, evaluate and gate", "Featurize once (hashed ids, crosses, log-counts), fit logistic regression with ML.NET SDCA on all but the most recent 10% of rows, evaluate on that holdout, then ask the promotion gate.");
+        // Retrain on every day so far, oldest first: the holdout is the most recent 10% of rows.
+        var days = Enumerable.Range(1, seed).Select(d => Path.Combine(directory, $"clicks-day{d}.tsv")).Where(File.Exists).ToArray();
+        Step(2, "Train, evaluate and gate", $"Featurize once (hashed ids, crosses, log-counts) the {days.Length} day(s) of logs so far, fit logistic regression with ML.NET SDCA on all but the most recent 10% of rows, evaluate on that holdout, then ask the promotion gate.");
         var job = provider.GetRequiredService<ITrainingJob>();
-        var result = await job.RunAsync(new TrainingJobRequest([log], ClickLogSchema.Criteo), null, cancellationToken);
+        var result = await job.RunAsync(new TrainingJobRequest(days, ClickLogSchema.Criteo), null, cancellationToken);
         var m = result.Training.Evaluation.Metrics;
         Say(string.Create(CultureInfo.InvariantCulture,
             $"holdout: AUC {m.Auc:F4}, log loss {m.LogLoss:F4}, normalized entropy {m.NormalizedEntropy:F4}, calibration {m.Calibration:F3} ({m.Rows:N0} rows); stages {string.Join(", ", result.Training.Stages.Select(s => $"{s.Key} {s.Value.TotalSeconds:F1} s"))}"));
@@ -73,7 +75,7 @@ internal static class QuickstartCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {clock.Elapsed.TotalSeconds:F0} s. Champion: {current.Label}. Run quickstart again to train version {current.Version + 1} and judge it against this one."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {clock.Elapsed.TotalSeconds:F0} s. Champion: {current.Label}. Run quickstart again to train version {result.Version.Version + 1} on one more day and judge it against the champion."));
         Console.WriteLine($"Next: 'ctrfallback models --store {storePath}', 'ctrfallback rollback --store {storePath}', or serve it: dotnet run --project samples/CtrFallback.InferenceServer -c Release -- --store {storePath}");
         return 0;
     }
