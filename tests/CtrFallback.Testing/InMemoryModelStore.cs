@@ -70,6 +70,12 @@ public sealed class InMemoryModelStore : IModelStore
             }
 
             var entry = new Entry(versions.Count + 1, registration, registration.Artifact.ToArray(), _time.GetUtcNow());
+            if (registration.Gate is { } gate)
+            {
+                entry.Tags[ModelTags.GatePassed] = gate.Passed ? "true" : "false";
+                entry.Tags[ModelTags.GateReasons] = string.Join("\n", gate.Reasons);
+            }
+
             versions.Add(entry);
             return Task.FromResult(ToVersion(registration.ModelName, entry));
         }
