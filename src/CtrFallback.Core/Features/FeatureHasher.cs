@@ -17,6 +17,8 @@ internal sealed class FeatureHasher
     public const int Version = 1;
 
     private const uint MissingMarker = 0x2545F491;
+    private const int LogTableSize = 1 << 12;
+    private static readonly double[] LogTable = Enumerable.Range(0, LogTableSize).Select(i => Math.Log(1 + (double)i)).ToArray();
     private readonly uint[] _categoricalSeeds;
     private readonly uint[] _numericSeeds;
     private readonly (int First, int Second, uint Seed)[] _crosses;
@@ -77,7 +79,20 @@ internal sealed class FeatureHasher
 
     /// <summary>Signed log transform: handles negatives and heavy tails; NaN (missing) stays NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SignedLog(double x) => x >= 0 ? Math.Log(1 + x) : -Math.Log(1 - x);
+    public static double SignedLog(double x)
+    {
+        // Counts are mostly small integers: a table of the very same Math.Log values skips the call (identical results).
+        if (x is >= 0 and < LogTableSize)
+        {
+            var i = (int)x;
+            if (i == x)
+            {
+                return LogTable[i];
+            }
+        }
+
+        return x >= 0 ? Math.Log(1 + x) : -Math.Log(1 - x);
+    }
 
     /// <summary>
     /// Featurizes one row. <paramref name="numeric"/> holds raw values (NaN = missing), <paramref name="categoricalHashes"/>
