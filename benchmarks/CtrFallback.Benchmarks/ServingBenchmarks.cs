@@ -20,6 +20,10 @@ public class ServingBenchmarks
     private int _next;
     private string _directory = null!;
 
+    internal CtrModel Model => _predictor.CurrentCtrModel!;
+
+    internal Impression[] Impressions => _impressions;
+
     [GlobalSetup]
     public void Setup()
     {
