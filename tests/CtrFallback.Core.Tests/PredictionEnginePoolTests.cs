@@ -249,3 +249,75 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
         }
     }
 }
+
+public sealed class UriModelLoaderTests : IDisposable
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(30);
+    private readonly MLContext _ml = new(seed: 0);
+
+    private byte[] DividerBytes(float max)
+    {
+        var data = _ml.Data.LoadFromEnumerable(new[] { new PoolInput { X = 0 }, new PoolInput { X = max } });
+        using var stream = new MemoryStream();
+        _ml.Model.Save(_ml.Transforms.NormalizeMinMax("Score", "X").Fit(data), data.Schema, stream);
+        return stream.ToArray();
+    }
+
+    [Fact]
+    public async Task FromUri_WithoutETags_KeepsPollingOnTheTimer_AndReloadsWhenTheBytesChange()
+    {
+        var server = new ModelServingHandler { Model = DividerBytes(10) };
+        var time = new TimerCountingTimeProvider();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddPredictionEnginePool<PoolInput, PoolOutput>().FromUri("m", new Uri("http://models.test/ctr.zip"), TimeSpan.FromMinutes(5));
+        services.AddHttpClient("CtrFallback.ModelLoader").ConfigurePrimaryHttpMessageHandler(() => server);
+        using var provider = services.BuildServiceProvider();
+        var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
+
+        await pool.ReloadAsync("m");
+        pool.Predict("m", new PoolInput { X = 5 }).Score.Should().BeApproximately(0.5f, 1e-6f);
+        await Until(() => time.TimersCreated >= 1 && server.Requests >= 1);
+        var requests = server.Requests;
+
+        server.Model = DividerBytes(100);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await Until(() => Math.Abs(pool.Predict("m", new PoolInput { X = 5 }).Score - 0.05f) < 1e-6f);
+        server.Requests.Should().BeGreaterThan(requests, "a server without ETags is still polled");
+        server.SawConditionalRequest.Should().BeFalse("there was no ETag to send back");
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Bounded;
+        while (!condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline);
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Answers every GET with the current model bytes and no ETag, like a plain static file server without caching headers.</summary>
+    private sealed class ModelServingHandler : HttpMessageHandler
+    {
+        private int _requests;
+
+        public volatile byte[] Model = [];
+
+        public volatile bool SawConditionalRequest;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _requests);
+            SawConditionalRequest |= request.Headers.IfNoneMatch.Count > 0;
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent(Model) });
+        }
+    }
+}
