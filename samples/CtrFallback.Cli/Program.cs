@@ -12,6 +12,7 @@ var commands = new Dictionary<string, Func<CommandLine, CancellationToken, Task<
     ["quickstart"] = QuickstartCommand.RunAsync,
     ["analyze"] = AnalyzeCommand.RunAsync,
     ["report"] = ReportCommand.RunAsync,
+    ["bench"] = BenchCommand.RunAsync,
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || !commands.TryGetValue(args[0], out var command))

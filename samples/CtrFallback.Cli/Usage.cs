@@ -24,6 +24,8 @@ internal static class Usage
               Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.
           report --version V --out FILE.html
               Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.
+          bench [--json] [--rows N | --data FILE] [--calls N] [--seconds S] [--impressions 1024] [--store DIR [--model-name ctr] [--alias champion]]
+              Train a small model and measure in-process featurize+predict: p50/p99 latency, bytes per call, throughput.
 
         Store and deployment options (train, models, promote, rollback, predict, report):
           --store DIR | --store mlflow       The file store folder (default ./ctrfallback-store), or MLflow.

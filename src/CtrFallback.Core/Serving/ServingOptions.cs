@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CtrFallback;
+
+/// <summary>Which champion the in-process predictor serves and how often it looks for a new one.</summary>
+public sealed class ServingOptions
+{
+    /// <summary>The configuration section bound by default, under the application's root configuration.</summary>
+    public const string SectionName = "CtrFallback:Serving";
+
+    /// <summary>The registered model's name in the model store.</summary>
+    /// <value>The default is <c>ctr</c>.</value>
+    [Required]
+    [MinLength(1)]
+    public string ModelName { get; set; } = "ctr";
+
+    /// <summary>The alias followed, whose version is served.</summary>
+    /// <value>The default is <see cref="ModelAliases.Champion"/> (<c>champion</c>).</value>
+    [Required]
+    [MinLength(1)]
+    public string Alias { get; set; } = ModelAliases.Champion;
+
+    /// <summary>How often the store's alias is checked for a new version.</summary>
+    /// <value>The default is 30 seconds; between 100 ms and one day.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Predictions made on a newly loaded model before it is swapped in, so the first real request does not pay for JIT and cache misses.</summary>
+    /// <value>The default is 2,000; between 1 and 1,000,000.</value>
+    [Range(1, 1_000_000)]
+    public int WarmupPredictions { get; set; } = 2_000;
+}

@@ -1,0 +1,200 @@
+using Microsoft.Extensions.DependencyInjection;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace CtrFallback.InferenceServer.Tests;
+
+public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<TrainedArtifact>
+{
+    // A body exactly as the baseline's make_requests.py writes it (ints as numbers, missing as null).
+    private const string BaselineBody = """{"I1":1,"I2":0,"I3":5,"I4":0,"I5":1382,"I6":4,"I7":15,"I8":2,"I9":181,"I10":1,"I11":2,"I12":null,"I13":2,"C1":"68fd1e64","C2":"80e26c9b","C3":"fb936136","C4":"7b4723c4","C5":"25c83c98","C6":"7e0ccccf","C7":"de7995b8","C8":"1f89b562","C9":"a73ee510","C10":"a8cd5504","C11":"b2cb9c98","C12":"37c9c164","C13":"2824a5f6","C14":"1adce6ef","C15":"8ba8b39a","C16":"891b62e7","C17":"e5ba7672","C18":"f54016b9","C19":"21ddcdc9","C20":"b1252a9d","C21":"07b5194c","C22":null,"C23":"3a171ecb","C24":"c5c50484","C25":"e8b83407","C26":"9727dd16"}""";
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static async Task<InferenceServerFactory> ReadyServerAsync(TrainedArtifact model)
+    {
+        var factory = new InferenceServerFactory();
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        _ = factory.Server; // starts the host, whose follower may load the champion first
+        (await factory.ReloadAsync()).Outcome.Should().BeOneOf(ChampionReloadOutcome.Loaded, ChampionReloadOutcome.Unchanged);
+        factory.Services.GetRequiredService<ICtrPredictor>().IsReady.Should().BeTrue();
+        return factory;
+    }
+
+    [Fact]
+    public async Task Readyz_Is503UntilTheChampionIsLoaded_Then200()
+    {
+        await using var factory = new InferenceServerFactory();
+        using var client = factory.CreateClient();
+
+        var before = await client.GetAsync("/readyz");
+        var predictBefore = await client.PostAsync("/predict", Json(BaselineBody));
+        (await client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        await factory.ReloadAsync();
+        var after = await client.GetAsync("/readyz");
+
+        before.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        before.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        predictBefore.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        after.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await after.Content.ReadAsStringAsync()).Should().Contain("ctr/1");
+    }
+
+    [Fact]
+    public async Task Predict_WithTheBaselinesBody_ReturnsTheInProcessScoreAndVersion()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+        var predictor = factory.Services.GetRequiredService<ICtrPredictor>();
+        var expected = predictor.Predict(ImpressionFrom(predictor.Schema!, BaselineBody));
+
+        var response = await client.PostAsync("/predict", Json(BaselineBody));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        json.RootElement.GetProperty("ctr").GetSingle().Should().Be(expected.Ctr);
+        json.RootElement.GetProperty("modelVersion").GetString().Should().Be("ctr/1");
+    }
+
+    [Fact]
+    public async Task Predict_TreatsAbsentNullAndEmptyAlike_AcceptsNumericStrings_AndIgnoresUnknownFields()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        var absent = await CtrAsync(client, """{"I1":3,"C1":"68fd1e64"}""");
+        var nulls = await CtrAsync(client, """{"I1":3,"I2":null,"C1":"68fd1e64","C2":null,"C3":""}""");
+        var strings = await CtrAsync(client, """{"I1":"3","C1":"68fd1e64","I2":""}""");
+        var unknown = await CtrAsync(client, """{"I1":3,"C1":"68fd1e64","extra":{"nested":[1,2,{"x":null}]},"site":"example.org"}""");
+        var other = await CtrAsync(client, """{"I1":4,"C1":"68fd1e64"}""");
+
+        nulls.Should().Be(absent);
+        strings.Should().Be(absent);
+        unknown.Should().Be(absent);
+        other.Should().NotBe(absent, "a field's value matters");
+    }
+
+    [Theory]
+    [InlineData("{\"I1\":3,")]
+    [InlineData("not json")]
+    [InlineData("[1,2,3]")]
+    [InlineData("")]
+    [InlineData("{\"I1\":\"three\"}")]
+    [InlineData("{\"I1\":true}")]
+    [InlineData("{\"C1\":[\"a\"]}")]
+    [InlineData("{\"I1\":1} {\"I1\":2}")]
+    public async Task Predict_WithAMalformedBody_Answers400WithProblemDetails(string body)
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsync("/predict", Json(body));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        problem.RootElement.GetProperty("status").GetInt32().Should().Be(400);
+        problem.RootElement.GetProperty("detail").GetString().Should().NotBeNullOrWhiteSpace();
+    }
+
+    [Fact]
+    public async Task Predict_WithAnOversizedBody_Answers400()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+        var body = "{\"C1\":\"" + new string('a', 100_000) + "\"}";
+
+        var response = await client.PostAsync("/predict", Json(body));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("at most");
+    }
+
+    [Fact]
+    public async Task PredictBatch_ScoresEachCandidateMergedWithTheContext()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        var batch = await client.PostAsync("/predict/batch", Json("""{"context":{"I1":3,"C1":"68fd1e64","C2":"80e26c9b"},"candidates":[{"C2":"aaaa"},{},{"I1":null}]}"""));
+
+        batch.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var json = JsonDocument.Parse(await batch.Content.ReadAsStringAsync());
+        var ctrs = json.RootElement.GetProperty("ctrs").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        json.RootElement.GetProperty("modelVersion").GetString().Should().Be("ctr/1");
+        ctrs.Should().HaveCount(3);
+        ctrs[0].Should().Be(await CtrAsync(client, """{"I1":3,"C1":"68fd1e64","C2":"aaaa"}"""));
+        ctrs[1].Should().Be(await CtrAsync(client, """{"I1":3,"C1":"68fd1e64","C2":"80e26c9b"}"""));
+        ctrs[2].Should().Be(await CtrAsync(client, """{"C1":"68fd1e64","C2":"80e26c9b"}"""));
+
+        (await client.PostAsync("/predict/batch", Json("""{"context":{}}"""))).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Metrics_CountRequestsPredictionsReloadsAndFailures_AndModelShowsTheVersion()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+        for (var i = 0; i < 3; i++)
+        {
+            (await client.PostAsync("/predict", Json(BaselineBody))).EnsureSuccessStatusCode();
+        }
+
+        await client.PostAsync("/predict", Json("{"));
+        await factory.Store.RegisterAsync("ctr", "not a model"u8.ToArray());
+        (await factory.ReloadAsync()).Outcome.Should().Be(ChampionReloadOutcome.Failed);
+        (await client.PostAsync("/predict", Json(BaselineBody))).EnsureSuccessStatusCode();
+
+        var text = await client.GetStringAsync("/metrics");
+        var info = await client.GetFromJsonAsync<JsonElement>("/model");
+
+        text.Should().Contain("ctrfallback_http_requests_total{endpoint=\"/predict\",code=\"200\"} 4");
+        text.Should().Contain("ctrfallback_http_requests_total{endpoint=\"/predict\",code=\"400\"} 1");
+        text.Should().Contain("ctrfallback_http_request_duration_seconds_count{endpoint=\"/predict\"} 5");
+        text.Should().Contain("ctrfallback_predictions_total 4");
+        text.Should().Contain("ctrfallback_model_reloads_total 1");
+        text.Should().Contain("ctrfallback_model_reload_failures_total 1");
+        text.Should().Contain("ctrfallback_model_reload_failures_by_reason_total{reason=\"corrupt\"} 1");
+        text.Should().Contain("ctrfallback_model_version{model=\"ctr\"} 1");
+        text.Should().Contain("ctrfallback_model_ready 1");
+        info.GetProperty("modelVersion").GetString().Should().Be("ctr/1");
+        info.GetProperty("serving").GetProperty("failedReloads").GetInt64().Should().Be(1);
+        info.GetProperty("loadedAt").GetDateTimeOffset().Should().BeAfter(DateTimeOffset.UnixEpoch);
+    }
+
+    [Fact]
+    public async Task Predict_AfterTheAliasMoves_ReportsTheNewVersion()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+
+        var reload = await client.PostAsync("/model/reload", null);
+        var response = await client.PostAsync("/predict", Json(BaselineBody));
+
+        (await reload.Content.ReadAsStringAsync()).Should().Contain("Loaded");
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/2");
+    }
+
+    private static async Task<float> CtrAsync(HttpClient client, string body)
+    {
+        var response = await client.PostAsync("/predict", Json(body));
+        response.StatusCode.Should().Be(HttpStatusCode.OK, body);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ctr").GetSingle();
+    }
+
+    private static Impression ImpressionFrom(FeatureSchema schema, string body)
+    {
+        var impression = new Impression(schema);
+        foreach (var property in JsonDocument.Parse(body).RootElement.EnumerateObject())
+        {
+            impression.Set(property.Name, property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.ToString());
+        }
+
+        return impression;
+    }
+}

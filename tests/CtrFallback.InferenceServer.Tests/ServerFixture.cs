@@ -1,0 +1,45 @@
+using CtrFallback.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CtrFallback.InferenceServer.Tests;
+
+/// <summary>One small model trained once (20k generated rows) through the public trainer, shared by the server tests.</summary>
+public sealed class TrainedArtifact : IDisposable
+{
+    public TrainedArtifact()
+    {
+        LogPath = Path.Combine(Path.GetTempPath(), $"ctrfallback-server-tests-{Guid.NewGuid():N}.tsv");
+        SyntheticClickLog.Write(LogPath, new SyntheticClickLogOptions { Rows = 20_000, Seed = 5 });
+        using var provider = new ServiceCollection().AddLogging().AddCtrFallback(o => o.L2Regularization = 3e-4f).Services.BuildServiceProvider();
+        Artifact = provider.GetRequiredService<ICtrTrainer>().TrainAsync(ClickLogSchema.Criteo, [LogPath]).GetAwaiter().GetResult().Artifact;
+    }
+
+    public string LogPath { get; }
+
+    public byte[] Artifact { get; }
+
+    public void Dispose() => File.Delete(LogPath);
+}
+
+/// <summary>The real server (its Program), hosted in-process on a test server, over an in-memory model store.</summary>
+public sealed class InferenceServerFactory : WebApplicationFactory<Program>
+{
+    public InMemoryModelStore Store { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("CtrFallback:Serving:PollInterval", "01:00:00");
+        builder.UseSetting("CtrFallback:Serving:WarmupPredictions", "10");
+        builder.ConfigureTestServices(services =>
+        {
+            services.RemoveAll<IModelStore>();
+            services.AddSingleton<IModelStore>(Store);
+        });
+    }
+
+    public async Task<ChampionReloadResult> ReloadAsync() => await Services.GetRequiredService<IChampionFollower>().ReloadAsync();
+}
