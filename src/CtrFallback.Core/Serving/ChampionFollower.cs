@@ -14,6 +14,8 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
     private readonly IModelStore _store;
     private readonly ChampionPredictor _predictor;
     private readonly ServingOptions _options;
+    private readonly string _modelName;
+    private readonly string _alias;
     private readonly MLOptions _ml;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -32,6 +34,10 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
         _store = store;
         _predictor = predictor;
         _options = options.Value;
+
+        // Filled from CtrFallbackOptions by AddChampionServing's post-configuration when not set.
+        _modelName = _options.ModelName ?? throw new InvalidOperationException("ServingOptions.ModelName is not set.");
+        _alias = _options.Alias ?? throw new InvalidOperationException("ServingOptions.Alias is not set.");
         _ml = ml.Value;
         _time = time;
         _logger = logger;
@@ -80,23 +86,23 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
         ModelVersion? version;
         try
         {
-            version = await _store.GetVersionByAliasAsync(_options.ModelName, _options.Alias, cancellationToken).ConfigureAwait(false);
+            version = await _store.GetVersionByAliasAsync(_modelName, _alias, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            ServingLog.AliasLookupFailed(_logger, _options.ModelName, _options.Alias, "store", currentLabel, ex);
+            ServingLog.AliasLookupFailed(_logger, _modelName, _alias, "store", currentLabel, ex);
             _predictor.Metrics.ReloadFailed("lookup");
-            return new ChampionReloadResult(ChampionReloadOutcome.Failed, null, $"looking up alias {_options.Alias}: {ex.Message}");
+            return new ChampionReloadResult(ChampionReloadOutcome.Failed, null, $"looking up alias {_alias}: {ex.Message}");
         }
 
         if (version is null)
         {
             if (current is null)
             {
-                ServingLog.NoChampion(_logger, _options.ModelName, _options.Alias);
+                ServingLog.NoChampion(_logger, _modelName, _alias);
             }
 
-            return new ChampionReloadResult(ChampionReloadOutcome.NoChampion, null, $"model {_options.ModelName} has no alias {_options.Alias}");
+            return new ChampionReloadResult(ChampionReloadOutcome.NoChampion, null, $"model {_modelName} has no alias {_alias}");
         }
 
         if (current is not null && current.Version.ModelName == version.ModelName && current.Version.Version == version.Version)

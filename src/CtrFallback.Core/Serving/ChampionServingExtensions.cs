@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace CtrFallback;
 
@@ -26,6 +27,13 @@ public static class ChampionServingExtensions
         {
             options.Configure(configure);
         }
+
+        // Unless told otherwise, serve the model and alias that the training batch registers and moves.
+        options.PostConfigure<IOptions<CtrFallbackOptions>>((serving, root) =>
+        {
+            serving.ModelName ??= root.Value.ModelName;
+            serving.Alias ??= root.Value.ChampionAlias;
+        });
 
         services.AddOptions<MLOptions>();
         services.TryAddSingleton(TimeProvider.System);

@@ -9,16 +9,14 @@ public sealed class ServingOptions
     public const string SectionName = "CtrFallback:Serving";
 
     /// <summary>The registered model's name in the model store.</summary>
-    /// <value>The default is <c>ctr</c>.</value>
-    [Required]
+    /// <value>The default is <see langword="null"/>: <see cref="CtrFallbackOptions.ModelName"/> (<c>ctr</c>), the model the training batch registers.</value>
     [MinLength(1)]
-    public string ModelName { get; set; } = "ctr";
+    public string? ModelName { get; set; }
 
     /// <summary>The alias followed, whose version is served.</summary>
-    /// <value>The default is <see cref="ModelAliases.Champion"/> (<c>champion</c>).</value>
-    [Required]
+    /// <value>The default is <see langword="null"/>: <see cref="CtrFallbackOptions.ChampionAlias"/> (<c>champion</c>), the alias the training batch moves.</value>
     [MinLength(1)]
-    public string Alias { get; set; } = ModelAliases.Champion;
+    public string? Alias { get; set; }
 
     /// <summary>How often the store's alias is checked for a new version.</summary>
     /// <value>The default is 30 seconds; between 100 ms and one day.</value>
