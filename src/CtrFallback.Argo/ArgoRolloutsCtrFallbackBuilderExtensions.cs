@@ -29,20 +29,21 @@ public static class ArgoRolloutsCtrFallbackBuilderExtensions
     }
 
     /// <summary>
-    /// Makes an Argo Rollouts restart the <see cref="IDeploymentTrigger"/>, with options bound from the
-    /// <c>CtrFallback:Argo</c> section of <paramref name="configuration"/> (keys <c>Namespace</c>, <c>RolloutName</c>,
-    /// <c>KubeconfigPath</c>, <c>Context</c>, <c>WaitForCompletion</c>, <c>Timeout</c>, <c>PollInterval</c>, …).
+    /// Makes an Argo Rollouts restart the <see cref="IDeploymentTrigger"/>, with options bound from a configuration section
+    /// (conventionally <see cref="ArgoRolloutsOptions.SectionName"/>, <c>CtrFallback:Argo</c>; keys <c>Namespace</c>,
+    /// <c>RolloutName</c>, <c>KubeconfigPath</c>, <c>Context</c>, <c>WaitForCompletion</c>, <c>Timeout</c>, <c>PollInterval</c>, …),
+    /// like <c>AddCtrFallback</c> and <c>UseMLflowModelStore</c>.
     /// Replaces any trigger registered before; options are validated at start-up.
     /// </summary>
     /// <param name="builder">The CtrFallback builder.</param>
-    /// <param name="configuration">The application's configuration (its root, not the section).</param>
+    /// <param name="configuration">The section (for example <c>configuration.GetSection("CtrFallback:Argo")</c>).</param>
     /// <returns>The builder, for chaining.</returns>
     public static ICtrFallbackBuilder UseArgoRolloutsTrigger(this ICtrFallbackBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = builder.Services.AddOptions<ArgoRolloutsOptions>()
-            .Bind(configuration.GetSection(ArgoRolloutsOptions.SectionName));
+            .Bind(configuration);
         return Register(builder, options);
     }
 

@@ -69,7 +69,7 @@ public sealed class ArgoRolloutsRegistrationTests : IAsyncLifetime
             })
             .Build();
         var services = new ServiceCollection();
-        new Builder(services).UseArgoRolloutsTrigger(configuration);
+        new Builder(services).UseArgoRolloutsTrigger(configuration.GetSection(ArgoRolloutsOptions.SectionName));
         await using var provider = services.BuildServiceProvider();
 
         await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync();
@@ -103,7 +103,7 @@ public sealed class ArgoRolloutsRegistrationTests : IAsyncLifetime
             })
             .Build();
         var services = new ServiceCollection();
-        new Builder(services).UseArgoRolloutsTrigger(configuration);
+        new Builder(services).UseArgoRolloutsTrigger(configuration.GetSection(ArgoRolloutsOptions.SectionName));
         using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<ArgoRolloutsOptions>>().Value;
