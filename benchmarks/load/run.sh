@@ -3,7 +3,7 @@
 # (cpu 0, one after the other), driven by wrk pinned to the other core (cpu 1), on 127.0.0.1 only, with the same
 # request bodies (the baseline's make_requests.py over the same generated log both models are trained on).
 #
-#   benchmarks/load/run.sh                    # 200k rows, 20 s at 64 connections, 10 s at 1 connection
+#   benchmarks/load/run.sh                    # 200k rows, 20 s warm-up, 20 s at 64 connections, 10 s at 1 connection
 #   ROWS=100000 DURATION=10s DURATION1=5s benchmarks/load/run.sh
 #   SWAP=0 benchmarks/load/run.sh             # skip the champion-swap / corrupt-artifact run
 #
@@ -23,7 +23,9 @@ PY=/usr/bin/python3
 ROWS=${ROWS:-200000}
 DURATION=${DURATION:-20s}
 DURATION1=${DURATION1:-10s}
-WARMUP=${WARMUP:-5s}
+# 20 s, for both servers: pinned to one core, .NET's tier-up JIT competes with the requests it is warming, and 5 s left it
+# short of steady state (19.4x and a 993 µs p99 at 5 s, against 29.4x and 713 µs at 20 s, one run each).
+WARMUP=${WARMUP:-20s}
 PORT=${PORT:-18090}
 BASE_PORT=${BASE_PORT:-18091}
 SWAP=${SWAP:-1}
