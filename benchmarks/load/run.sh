@@ -32,7 +32,7 @@ SWAP=${SWAP:-1}
 SERVER_CPU=0
 WRK_CPU=1
 BASELINE=${BASELINE:-}
-for candidate in "$REPO/../shared/baseline" "$REPO/../../shared/baseline" /work/shared/baseline; do
+for candidate in "$REPO/../shared/baseline" "$REPO/../../shared/baseline"; do
   if [ -z "$BASELINE" ] && [ -f "$candidate/serve.py" ]; then BASELINE=$candidate; fi
 done
 [ -n "$BASELINE" ] || { echo "no baseline folder (set BASELINE=.../shared/baseline)"; exit 1; }

@@ -16,7 +16,7 @@ namespace CtrFallback.Tests;
 
 /// <summary>
 /// A test double: a real HTTP server on 127.0.0.1 (ephemeral port) that implements, in memory, the MLflow REST
-/// endpoints the store uses, answering as MLflow 2.17.2 does per /work/shared/reference/mlflow-rest.md (string
+/// endpoints the store uses, answering as MLflow 2.17.2 does per the shared reference mlflow-rest.md (string
 /// versions, omitted empty fields, 400 for an unknown alias, 500 for a missing proxied artifact, HTML for unknown routes).
 /// Faults can be injected per call.
 /// </summary>
@@ -276,7 +276,7 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
                 if (bytes is null)
                 {
                     // As MLflow's proxy does: a missing file is an internal error, not a 404.
-                    throw new MlflowError(500, "INTERNAL_ERROR", $"[Errno 2] No such file or directory: '/tmp/mlflow/artifacts/{path}'");
+                    throw new MlflowError(500, "INTERNAL_ERROR", $"[Errno 2] No such file or directory: '/srv/mlflow/artifacts/{path}'");
                 }
 
                 context.Response.StatusCode = 200;
