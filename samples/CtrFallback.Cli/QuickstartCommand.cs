@@ -57,22 +57,49 @@ internal static class QuickstartCommand
             Say($"deployment trigger: {d.Status}: {d.Message}");
         }
 
-        Step(4, "Score impressions with the champion", "Download the champion (SHA-256 checked), load it, and score the five most recent impressions in-process.");
-        var current = await store.GetVersionByAliasAsync(model, ModelAliases.Champion, cancellationToken)
-            ?? throw new ModelStoreException("No champion after quickstart: the first candidate failed the gate.");
-        var artifact = await store.DownloadArtifactAsync(model, current.Version, cancellationToken);
-        var sample = Path.Combine(directory, "recent.tsv");
-        await File.WriteAllLinesAsync(sample, File.ReadLines(log).Skip((int)written - 5), cancellationToken);
-        using var scores = new StringWriter(CultureInfo.InvariantCulture);
-        ClickLogScoring.Score(artifact, ClickLogSchema.Criteo, [sample], scores, cancellationToken);
-        var lines = scores.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToArray();
-        var raw = File.ReadAllLines(sample);
-        for (var i = 0; i < lines.Length; i++)
+        Step(4, "Score impressions with the champion, in-process", "What a DSP embeds: ICtrPredictor follows the store's 'champion' alias (download, SHA-256 check, load, warm, atomic swap) and scores on the caller's thread, allocation-free. Here: the five most recent impressions, then one request context with three candidate ads.");
+        var serving = new ServiceCollection();
+        serving.AddLogging();
+        serving.AddCtrFallback().UseFileModelStore(o => o.Path = storePath).AddChampionServing();
+        using var servingProvider = serving.BuildServiceProvider();
+        var loaded = await servingProvider.GetRequiredService<IChampionFollower>().ReloadAsync(cancellationToken);
+        var predictor = servingProvider.GetRequiredService<ICtrPredictor>();
+        if (!predictor.IsReady)
         {
-            var fields = raw[i].Split('\t');
-            var parts = lines[i].Split('\t');
-            Say($"impression {i + 1}: C1={Show(fields[14])} C6={Show(fields[19])} C14={Show(fields[27])} I1={Show(fields[1])}  ->  pCTR {parts[1].Trim()} ({current.Label}), clicked: {(parts[0] == "1" ? "yes" : "no")}");
+            throw new ModelStoreException($"No champion to serve after quickstart: {loaded.Message}");
         }
+
+        var columns = ClickLogSchema.Criteo.Columns!;
+        var impression = new Impression(predictor.Schema!);
+        foreach (var line in File.ReadLines(log).Skip((int)written - 5))
+        {
+            var fields = line.Split('\t');
+            impression.Clear();
+            for (var c = 1; c < columns.Count; c++)
+            {
+                impression.Set(columns[c], fields[c]);
+            }
+
+            var prediction = predictor.Predict(impression);
+            Say(string.Create(CultureInfo.InvariantCulture,
+                $"C1={Show(fields[14])} C6={Show(fields[19])} C14={Show(fields[27])} I1={Show(fields[1])}  ->  pCTR {prediction.Ctr:F4} ({prediction.ModelVersion}), clicked: {(fields[0] == "1" ? "yes" : "no")}"));
+        }
+
+        // The fallback case: the last impression is the request; three candidate ads differ in one field (C6),
+        // taken from values seen in the log.
+        var ads = File.ReadLines(log).Skip((int)written - 500).Select(l => l.Split('\t')[19]).Where(v => v.Length > 0).Distinct().Take(3);
+        var candidates = ads.Select(ad =>
+        {
+            var candidate = new Impression(predictor.Schema!);
+            candidate.Set("C6", ad);
+            return candidate;
+        }).ToArray();
+        var ctrs = new float[candidates.Length];
+        var label = predictor.PredictCandidates(impression, candidates, ctrs);
+        var best = Array.IndexOf(ctrs, ctrs.Max());
+        Say(string.Create(CultureInfo.InvariantCulture,
+            $"fallback for that request: candidates C6={string.Join(", ", candidates.Select((c, i) => $"{c.Categorical[5]} {ctrs[i]:F4}"))} -> serve C6={candidates[best].Categorical[5]} ({label})"));
+        var current = predictor.CurrentModel!.Version;
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {clock.Elapsed.TotalSeconds:F0} s. Champion: {current.Label}. Run quickstart again to train version {result.Version.Version + 1} on one more day and judge it against the champion."));
