@@ -42,10 +42,7 @@ public class ServingBenchmarks
         {
             var fields = line.Split('\t');
             var impression = new Impression(schema);
-            for (var c = 1; c < columns.Count; c++)
-            {
-                impression.Set(columns[c], fields[c]);
-            }
+            impression.SetAll(columns, fields);
 
             return impression;
         }).ToArray();

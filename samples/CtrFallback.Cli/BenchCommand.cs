@@ -102,10 +102,7 @@ internal static class BenchCommand
         {
             var fields = line.Split('\t');
             var impression = new Impression(schema);
-            for (var c = 1; c < columns.Count && c < fields.Length; c++)
-            {
-                impression.Set(columns[c], fields[c]);
-            }
+            impression.SetAll(columns, fields);
 
             return impression;
         }).ToArray();

@@ -75,10 +75,7 @@ internal static class QuickstartCommand
         {
             var fields = line.Split('\t');
             impression.Clear();
-            for (var c = 1; c < columns.Count; c++)
-            {
-                impression.Set(columns[c], fields[c]);
-            }
+            impression.SetAll(columns, fields);
 
             var prediction = predictor.Predict(impression);
             Say(string.Create(CultureInfo.InvariantCulture,

@@ -132,6 +132,23 @@ public sealed class Impression
         return true;
     }
 
+    /// <summary>
+    /// Sets fields by name from their text forms, pairwise, as a click-log row gives them; names the schema lacks
+    /// (the label column, say) are ignored, and extra names or values beyond the shorter list too.
+    /// </summary>
+    /// <param name="fields">The field names, for example a log's columns.</param>
+    /// <param name="values">Their values' text, in the same order; <see langword="null"/> or empty marks a field missing.</param>
+    /// <exception cref="FormatException">A numeric or timestamp value cannot be parsed.</exception>
+    public void SetAll(IReadOnlyList<string> fields, IReadOnlyList<string?> values)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(values);
+        for (var i = 0; i < Math.Min(fields.Count, values.Count); i++)
+        {
+            Set(fields[i], values[i]);
+        }
+    }
+
     /// <summary>Sets a field by name from its text form, as it appears in a click log; unknown fields are ignored.</summary>
     /// <param name="field">The field's name.</param>
     /// <param name="value">The value's text; <see langword="null"/> or empty marks it missing.</param>

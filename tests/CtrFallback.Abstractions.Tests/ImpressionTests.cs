@@ -25,6 +25,20 @@ public sealed class ImpressionTests
     }
 
     [Fact]
+    public void SetAll_ALogRow_SetsKnownFieldsAndIgnoresTheLabelColumn()
+    {
+        var impression = new Impression(Schema);
+
+        impression.SetAll(["label", "I1", "I2", "C1", "C2", "hour"], ["1", "7", "", "ab", "cd", "14102915"]);
+
+        impression.Numeric[0].Should().Be(7);
+        double.IsNaN(impression.Numeric[1]).Should().BeTrue("an empty value is missing");
+        impression.IsNumericSet(1).Should().BeTrue();
+        impression.Categorical.ToArray().Should().Equal("ab", "cd");
+        impression.Timestamp.Should().Be(new DateTimeOffset(2014, 10, 29, 15, 0, 0, TimeSpan.Zero));
+    }
+
+    [Fact]
     public void Clear_UnsetsEveryField()
     {
         var impression = new Impression(Schema);

@@ -75,10 +75,7 @@ public sealed class TrainingTests(TrainedModelFixture fixture) : IClassFixture<T
         {
             var fields = lines[i].Split('\t');
             impression.Clear();
-            for (var c = 1; c < columns.Count; c++)
-            {
-                impression.Set(columns[c], fields[c]);
-            }
+            impression.SetAll(columns, fields);
 
             model.Predict(impression).Should().BeApproximately(offline[i].Probability, 1e-6f, $"row {i + 1} must score the same offline and in serving");
         }
