@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using CtrFallback.Argo;
+using CtrFallback.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 

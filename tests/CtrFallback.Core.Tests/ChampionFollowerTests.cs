@@ -29,7 +29,7 @@ public sealed class ChampionFollowerTests(ServingModelFixture fixture) : IClassF
             Provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         }
 
-        public TimerCountingTimeProvider Time { get; } = new();
+        public TimerWatchingTimeProvider Time { get; } = new();
 
         public InMemoryModelStore Store { get; } = new();
 

@@ -267,7 +267,7 @@ public sealed class UriModelLoaderTests : IDisposable
     public async Task FromUri_WithoutETags_KeepsPollingOnTheTimer_AndReloadsWhenTheBytesChange()
     {
         var server = new ModelServingHandler { Model = DividerBytes(10) };
-        var time = new TimerCountingTimeProvider();
+        var time = new TimerWatchingTimeProvider();
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<TimeProvider>(time);
