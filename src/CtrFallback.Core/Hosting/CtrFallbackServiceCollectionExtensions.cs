@@ -38,7 +38,8 @@ public static class CtrFallbackServiceCollectionExtensions
         services.TryAddSingleton<IPromotionGate, PromotionGate>();
         services.TryAddSingleton<IDeploymentTrigger, NoOpDeploymentTrigger>();
         services.TryAddSingleton<ITrainingJob, TrainingJob>();
-        services.TryAddSingleton<IChampionManager, ChampionManager>();
+        services.TryAddSingleton<ChampionManager>();
+        services.TryAddSingleton<IChampionManager>(sp => sp.GetRequiredService<ChampionManager>());
         AddFileModelStoreServices(services);
         services.TryAddSingleton<IModelStore, FileModelStore>();
         return new CtrFallbackBuilder(services);

@@ -73,7 +73,8 @@ internal sealed partial class ChampionManager(
         }
 
         var current = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false);
-        return await MoveAsync(model, alias, current?.Version, version, "promote", cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await MoveAsync(current?.Version, version, "promote", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ChampionChange> RollbackAsync(CancellationToken cancellationToken = default)
@@ -95,11 +96,31 @@ internal sealed partial class ChampionManager(
             ?? throw new ChampionChangeException($"{model}/{current.Version} is the only version ever promoted: there is nothing to roll back to.");
 
         await store.SetVersionTagAsync(model, current.Version, ModelTags.RolledBack, "true", cancellationToken).ConfigureAwait(false);
-        return await MoveAsync(model, alias, current.Version, previous.Version, "rollback", cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await MoveAsync(current.Version, previous.Version, "rollback", cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a trigger, turning its exceptions into a failed result so that a moved alias is always reported.</summary>
-    internal static async Task<DeploymentResult> TriggerAsync(IDeploymentTrigger trigger, ILogger logger, DeploymentRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Points the champion alias at <paramref name="to"/>, records the promotion on its tags and runs the trigger. The
+    /// store writes run to their end whatever the token says (callers check it before): an alias move is never left
+    /// half-recorded. Only the trigger (which may wait for a rollout) observes cancellation.
+    /// </summary>
+    internal async Task<ChampionChange> MoveAsync(int? from, int to, string kind, CancellationToken cancellationToken)
+    {
+        var (model, alias) = (options.Value.ModelName, options.Value.ChampionAlias);
+        await store.SetAliasAsync(model, alias, to, CancellationToken.None).ConfigureAwait(false);
+        await store.SetVersionTagAsync(model, to, ModelTags.PromotedAt, timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
+        await store.SetVersionTagAsync(model, to, ModelTags.RolledBack, "false", CancellationToken.None).ConfigureAwait(false);
+        CtrFallbackTelemetry.AliasMoves.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        LogMoved(_logger, model, alias, from, to, kind);
+        var version = await store.GetVersionAsync(model, to, CancellationToken.None).ConfigureAwait(false)
+            ?? throw new ChampionChangeException($"{model}/{to} vanished after the alias moved.");
+        var deployment = await TriggerAsync(new DeploymentRequest(model, to, alias), cancellationToken).ConfigureAwait(false);
+        return new ChampionChange(from, version, deployment);
+    }
+
+    /// <summary>Runs the trigger, turning its exceptions into a failed result so that a moved alias is always reported.</summary>
+    private async Task<DeploymentResult> TriggerAsync(DeploymentRequest request, CancellationToken cancellationToken)
     {
         DeploymentResult result;
         try
@@ -111,22 +132,8 @@ internal sealed partial class ChampionManager(
             result = new DeploymentResult(DeploymentStatus.Failed, $"the deployment trigger failed: {ex.Message}");
         }
 
-        LogDeployment(logger, request.ModelName, request.Version, result.Status, result.Message);
+        LogDeployment(_logger, request.ModelName, request.Version, result.Status, result.Message);
         return result;
-    }
-
-    private async Task<ChampionChange> MoveAsync(string model, string alias, int? from, int to, string kind, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        await store.SetAliasAsync(model, alias, to, CancellationToken.None).ConfigureAwait(false);
-        await store.SetVersionTagAsync(model, to, ModelTags.PromotedAt, timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
-        await store.SetVersionTagAsync(model, to, ModelTags.RolledBack, "false", CancellationToken.None).ConfigureAwait(false);
-        CtrFallbackTelemetry.AliasMoves.Add(1, new KeyValuePair<string, object?>("kind", kind));
-        LogMoved(_logger, model, alias, from, to, kind);
-        var version = await store.GetVersionAsync(model, to, CancellationToken.None).ConfigureAwait(false)
-            ?? throw new ChampionChangeException($"{model}/{to} vanished after the alias moved.");
-        var deployment = await TriggerAsync(trigger, _logger, new DeploymentRequest(model, to, alias), cancellationToken).ConfigureAwait(false);
-        return new ChampionChange(from, version, deployment);
     }
 
     private static bool IsTrue(IReadOnlyDictionary<string, string> tags, string key) =>

@@ -47,7 +47,7 @@ internal sealed partial class TrainingJob(
     ICtrTrainer trainer,
     IPromotionGate gate,
     IModelStore store,
-    IDeploymentTrigger trigger,
+    ChampionManager champions,
     IOptions<CtrFallbackOptions> options,
     TimeProvider timeProvider,
     ILogger<TrainingJob>? logger = null) : ITrainingJob
@@ -104,11 +104,9 @@ internal sealed partial class TrainingJob(
             DeploymentResult? deployment = null;
             if (decision.Passed)
             {
-                // The version is committed: finish the promotion even if cancellation arrives now.
-                await store.SetAliasAsync(model, alias, version.Version, CancellationToken.None).ConfigureAwait(false);
-                await store.SetVersionTagAsync(model, version.Version, ModelTags.PromotedAt, timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
-                version = await store.GetVersionAsync(model, version.Version, CancellationToken.None).ConfigureAwait(false) ?? version;
-                deployment = await ChampionManager.TriggerAsync(trigger, _logger, new DeploymentRequest(model, version.Version, alias), cancellationToken).ConfigureAwait(false);
+                // The version is committed: the alias move runs to its end even if cancellation arrives now.
+                var change = await champions.MoveAsync(champion?.Version, version.Version, "train", cancellationToken).ConfigureAwait(false);
+                (version, deployment) = (change.Version, change.Deployment);
             }
 
             CtrFallbackTelemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
