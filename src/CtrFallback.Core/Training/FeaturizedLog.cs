@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using CtrFallback.Data;
 using CtrFallback.Features;
 using Microsoft.ML.Data;
@@ -19,6 +20,9 @@ internal sealed class FeaturizedLog : IDisposable
     private long _holdoutTimestamp = long.MaxValue;
     private long _holdoutStartRow = long.MaxValue;
     private long _positives;
+
+    // Rows and clicks per UTC hour (timestamped logs only), for choosing the holdout without another pass.
+    private readonly Dictionary<long, (long Rows, long Positives)> _perHour = [];
 
     private FeaturizedLog(string path, FeatureHasher hasher)
     {
@@ -260,6 +264,13 @@ internal sealed class FeaturizedLog : IDisposable
 
                 buffer[0] = row.Label ? (byte)1 : (byte)0;
                 positives += row.Label ? 1 : 0;
+                if (row.Timestamp is { } timestamp)
+                {
+                    var seconds = timestamp.ToUnixTimeSeconds();
+                    ref var hour = ref CollectionsMarshal.GetValueRefOrAddDefault(_perHour, seconds - (((seconds % 3600) + 3600) % 3600), out _);
+                    hour = (hour.Rows + 1, hour.Positives + (row.Label ? 1 : 0));
+                }
+
                 BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(1), row.Timestamp?.ToUnixTimeSeconds() ?? long.MinValue);
                 BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(9), BitConverter.SingleToInt32Bits(championScorer?.Invoke(row) ?? float.NaN));
                 var span = buffer.AsSpan(Header);
@@ -289,27 +300,17 @@ internal sealed class FeaturizedLog : IDisposable
         var target = (long)Math.Round(Rows * fraction);
         if (byTimestamp)
         {
-            // Time-ordered split: a random split leaks future clicks into training.
-            var perHour = new SortedDictionary<long, long>();
-            foreach (var (_, buffer) in RawRows())
+            // Time-ordered split: a random split leaks future clicks into training. The most recent hours are held
+            // out, from the per-hour counts gathered while writing (rows without a timestamp stay in training).
+            foreach (var (hour, (rows, positives)) in _perHour.OrderByDescending(h => h.Key))
             {
-                var ts = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(1));
-                if (ts != long.MinValue)
-                {
-                    var hour = ts - (((ts % 3600) + 3600) % 3600);
-                    perHour[hour] = perHour.GetValueOrDefault(hour) + 1;
-                }
-            }
-
-            long tail = 0;
-            foreach (var (hour, count) in perHour.Reverse())
-            {
-                if (tail >= target && tail > 0)
+                if (HoldoutRows >= target && HoldoutRows > 0)
                 {
                     break;
                 }
 
-                tail += count;
+                HoldoutRows += rows;
+                HoldoutPositives += positives;
                 _holdoutTimestamp = hour;
             }
 
@@ -321,11 +322,7 @@ internal sealed class FeaturizedLog : IDisposable
         {
             _holdoutStartRow = Rows - target;
             HoldoutDescription = $"the last {target:N0} rows";
-        }
-
-        foreach (var (index, buffer) in RawRows(HoldoutScanStart))
-        {
-            if (IsHoldout(index, BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(1))))
+            foreach (var (_, buffer) in RawRows(_holdoutStartRow))
             {
                 HoldoutRows++;
                 HoldoutPositives += buffer[0];
