@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
@@ -10,9 +12,19 @@ namespace CtrFallback.Data;
 /// </summary>
 internal sealed class ClickLogReader : IDisposable
 {
+    private const int BatchRows = 1024;
     private readonly ClickLogSchema _schema;
     private readonly IReadOnlyList<string> _paths;
     private readonly IncrementalHash _fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentBag<Batch> _free = [];
+    private BlockingCollection<Batch>? _batches;
+    private Task? _producer;
+    private Batch? _batch;
+    private int _next;
+    private bool _ended;
+
+    // The producer's state: which file, its reader and column map.
     private int _fileIndex = -1;
     private StreamReader? _reader;
     private long _lineNumber;
@@ -41,53 +53,160 @@ internal sealed class ClickLogReader : IDisposable
         Row = new ClickLogRow(schema);
     }
 
-    /// <summary>The current row, overwritten by each <see cref="Read"/>.</summary>
-    public ClickLogRow Row { get; }
+    /// <summary>The current row, valid until the next <see cref="Read"/>.</summary>
+    public ClickLogRow Row { get; private set; }
 
+    /// <summary>Malformed rows; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
     public MalformedRows Malformed { get; }
 
     /// <summary>Well-formed rows returned so far.</summary>
     public long Rows { get; private set; }
 
     /// <summary>Column names of the file being read.</summary>
-    public IReadOnlyList<string> Columns => _map?.Columns ?? [];
+    public IReadOnlyList<string> Columns => _batch?.Map?.Columns ?? [];
 
-    /// <summary>SHA-256 of every byte read so far (of the files as stored), lowercase hex.</summary>
+    /// <summary>SHA-256 of every byte read so far (of the files as stored), lowercase hex; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
     public string Fingerprint() => Convert.ToHexStringLower(_fingerprint.GetCurrentHash());
 
     /// <summary>Advances to the next well-formed row; returns <see langword="false"/> at the end of the last file.</summary>
+    /// <remarks>
+    /// Reading runs on two threads: one reads, decompresses, fingerprints and parses lines into batches of rows, and
+    /// the caller's thread takes them, so featurizing never waits for the disk, the decoder or the parser. Rows come in
+    /// file order and malformed rows are counted in file order.
+    /// </remarks>
     public bool Read()
     {
-        while (true)
+        if (_batch is null || _next == _batch.Count)
         {
-            if (_reader is null && !OpenNextFile())
+            if (_ended || !NextBatch())
             {
                 return false;
             }
-
-            var line = _reader!.ReadLine();
-            if (line is null)
-            {
-                _reader.Dispose();
-                _reader = null;
-                continue;
-            }
-
-            _lineNumber++;
-            if (Row.TryLoad(line, _map!, _paths[_fileIndex], _lineNumber, out var error))
-            {
-                Rows++;
-                return true;
-            }
-
-            Malformed.Add(_paths[_fileIndex], _lineNumber, error!);
         }
+
+        Row = _batch!.Rows[_next++];
+        Rows++;
+        return true;
     }
 
     public void Dispose()
     {
+        _stop.Cancel();
+        try
+        {
+            _producer?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The producer's failure was already reported to Read, or nobody is reading any more.
+        }
+
+        _batches?.Dispose();
         _reader?.Dispose();
         _fingerprint.Dispose();
+        _stop.Dispose();
+    }
+
+    private bool NextBatch()
+    {
+        if (_batches is null)
+        {
+            _batches = new BlockingCollection<Batch>(boundedCapacity: 8);
+            _producer = Task.Factory.StartNew(Produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        // The previous batch's rows are no longer anyone's: hand it back for reuse.
+        if (_batch is { Error: null, Count: > 0 })
+        {
+            _free.Add(_batch);
+        }
+
+        while (true)
+        {
+            _batch = _batches.Take();
+            _next = 0;
+            if (_batch.Error is { } error)
+            {
+                _ended = true;
+                ExceptionDispatchInfo.Throw(error);
+            }
+
+            if (_batch.IsEnd)
+            {
+                _ended = true;
+                return false;
+            }
+
+            if (_batch.Count > 0)
+            {
+                return true;
+            }
+        }
+    }
+
+    private void Produce()
+    {
+        var batches = _batches!;
+        try
+        {
+            Batch? batch = null;
+            while (!_stop.IsCancellationRequested)
+            {
+                if (_reader is null && !OpenNextFile())
+                {
+                    break;
+                }
+
+                var line = _reader!.ReadLine();
+                if (line is null)
+                {
+                    // A batch holds rows of one file only (files may differ in columns).
+                    if (batch is not null)
+                    {
+                        batches.Add(batch, _stop.Token);
+                        batch = null;
+                    }
+
+                    _reader.Dispose();
+                    _reader = null;
+                    continue;
+                }
+
+                _lineNumber++;
+                if (batch is null)
+                {
+                    batch = _free.TryTake(out var reused) ? reused : new Batch(_schema);
+                    (batch.Count, batch.Map) = (0, _map);
+                }
+
+                if (batch.Rows[batch.Count].TryLoad(line, _map!, _paths[_fileIndex], _lineNumber, out var error))
+                {
+                    if (++batch.Count == BatchRows)
+                    {
+                        batches.Add(batch, _stop.Token);
+                        batch = null;
+                    }
+                }
+                else
+                {
+                    Malformed.Add(_paths[_fileIndex], _lineNumber, error!);
+                }
+            }
+
+            if (batch is not null)
+            {
+                batches.Add(batch, _stop.Token);
+            }
+
+            batches.Add(new Batch(null) { IsEnd = true }, _stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            batches.Add(new Batch(null) { Error = ex });
+        }
     }
 
     private bool OpenNextFile()
@@ -135,6 +254,20 @@ internal sealed class ClickLogReader : IDisposable
         Span<byte> magic = stackalloc byte[2];
         using var probe = File.OpenRead(path);
         return probe.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    }
+
+    /// <summary>Rows parsed by the reading thread, handed to the caller's thread in one piece.</summary>
+    private sealed class Batch(ClickLogSchema? schema)
+    {
+        public ClickLogRow[] Rows { get; } = schema is null ? [] : Enumerable.Range(0, BatchRows).Select(_ => new ClickLogRow(schema)).ToArray();
+
+        public int Count { get; set; }
+
+        public ColumnMap? Map { get; set; }
+
+        public bool IsEnd { get; init; }
+
+        public Exception? Error { get; init; }
     }
 
     /// <summary>Feeds every byte read through a hash, for the data fingerprint.</summary>

@@ -150,7 +150,7 @@ internal sealed class FeatureHasher
     /// <returns>The number of entries written to <paramref name="indices"/> and <paramref name="values"/>.</returns>
     public int ToSparse(Span<int> hashed, ReadOnlySpan<float> dense, Span<int> indices, Span<float> values)
     {
-        hashed.Sort();
+        SmallSort.Sort(hashed);
         var count = 0;
         foreach (var index in hashed)
         {
