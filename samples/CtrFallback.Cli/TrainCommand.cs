@@ -45,6 +45,8 @@ internal static class TrainCommand
         var iterations = args.Long("--iterations");
         var threads = args.Long("--threads");
         var tolerance = args.Double("--tolerance");
+        var checkFrequency = args.Long("--check-frequency");
+        var temp = args.String("--temp-dir");
         var kind = trainer?.ToLowerInvariant() switch
         {
             null => (CtrTrainerKind?)null,
@@ -63,6 +65,8 @@ internal static class TrainCommand
             o.Iterations = iterations is { } n ? (int)n : o.Iterations;
             o.Threads = threads is { } t ? (int)t : o.Threads;
             o.ConvergenceTolerance = tolerance ?? o.ConvergenceTolerance;
+            o.ConvergenceCheckFrequency = checkFrequency is { } f ? (int)f : o.ConvergenceCheckFrequency;
+            o.TempDirectory = temp ?? o.TempDirectory;
         };
     }
 }

@@ -166,13 +166,9 @@ internal sealed class CtrModel : IDisposable
 
     private static bool TryGetLinear(ITransformer transformer, out float[] weights, out float bias, out float slope, out float offset)
     {
-        var last = transformer is TransformerChain<ITransformer> chain ? chain.LastTransformer : transformer;
-        if (last is ISingleFeaturePredictionTransformer<object> { Model: CalibratedModelParametersBase<LinearBinaryModelParameters, PlattCalibrator> calibrated })
+        if (LinearModel.From(transformer) is { } linear)
         {
-            weights = calibrated.SubModel.Weights.ToArray();
-            bias = calibrated.SubModel.Bias;
-            slope = (float)calibrated.Calibrator.Slope;
-            offset = (float)calibrated.Calibrator.Offset;
+            (weights, bias, slope, offset) = (linear.Weights, linear.Bias, (float)linear.Slope, (float)linear.Offset);
             return true;
         }
 

@@ -28,10 +28,10 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(files);
 
-        // ML.NET is synchronous, CPU-bound and takes no token: run it off the caller's thread and stop waiting on
-        // cancellation. An abandoned fit only ever writes its own temporary file, so the store is never touched.
-        return Task.Run(() => Train(schema, files, championArtifact, progress, cancellationToken), cancellationToken)
-            .WaitAsync(cancellationToken);
+        // ML.NET is synchronous and CPU-bound: run it off the caller's thread. The token reaches the fit through the
+        // featurized log's cursors, so a cancelled run stops within a few thousand rows and removes its temporary file
+        // before this task completes.
+        return Task.Run(() => Train(schema, files, championArtifact, progress, cancellationToken), cancellationToken);
     }
 
     private TrainingResult Train(ClickLogSchema schema, IReadOnlyList<string> files, byte[]? championArtifact, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -50,7 +50,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
             championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
         }
 
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, rows => progress?.Report(rows), cancellationToken);
+        var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
+        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken);
         CheckMalformed(reader);
         if (log.TrainingRows == 0 || log.HoldoutRows == 0)
         {
@@ -70,22 +71,13 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         clock.Restart();
         var ml = new MLContext(o.Seed);
 
-        var definition = SchemaDefinition.Create(typeof(FeatureVectorRow));
-        definition[nameof(FeatureVectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, log.Hasher.Dimension);
-        var train = ml.Data.LoadFromEnumerable(log.Vectors(holdout: false, o.NegativeSampleRate, o.Seed), definition);
-        // Shuffled passes need random access: ML.NET's in-memory cache gives it when the rows fit the budget.
-        // Beyond it, training streams from disk in one fixed shuffled order (bounded memory, slower convergence).
-        var estimatedBytes = log.TrainingRows * ((log.Hasher.HashedCount + log.Hasher.NumericCount) * 8L + 64);
-        var inMemory = estimatedBytes <= o.MaxInMemoryTrainingBytes;
-        if (inMemory)
-        {
-            train = ml.Data.Cache(train);
-        }
-
+        var trainingRows = log.TrainingRowIndices(o.NegativeSampleRate);
+        var train = new FeaturizedLogView(log, trainingRows, o.MaxInMemoryTrainingBytes, cancellationToken);
         var l2 = o.L2Regularization ?? (float)(10.0 / log.TrainingRows);
-        var (estimator, parameters) = CreateTrainer(ml, o, l2, shuffle: inMemory);
-        parameters["trainingData"] = inMemory ? "memory" : "disk";
-        cancellationToken.ThrowIfCancellationRequested();
+        var (estimator, parameters) = CreateTrainer(ml, o, l2);
+        parameters["trainingData"] = train.IsWindowed ? "windowed" : "mapped";
+        parameters["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture);
+        var fitLog = new FitLog(ml);
         ITransformer model;
         try
         {
@@ -95,18 +87,41 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         {
             throw new OperationCanceledException("Training was cancelled.", cancellationToken);
         }
+        finally
+        {
+            fitLog.Dispose();
+        }
+
+        foreach (var (key, value) in fitLog.Report(parameters))
+        {
+            parameters[key] = value;
+        }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var trainedRows = log.LastPassRows;
+        if (o.Trainer is CtrTrainerKind.Sdca or CtrTrainerKind.Sgd)
+        {
+            var schemaSource = new FeaturizedLogView(log, trainingRows[..1], long.MaxValue, cancellationToken);
+            (model, var shift) = InterceptRefit.Apply(ml, model, log, trainingRows, schemaSource, cancellationToken);
+            parameters["interceptRefit"] = shift.ToString("R", CultureInfo.InvariantCulture);
+        }
+
+        var trainedRows = trainingRows.LongLength;
         stages["train"] = clock.Elapsed;
         LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainedRows);
 
         clock.Restart();
         cancellationToken.ThrowIfCancellationRequested();
-        var holdout = ml.Data.LoadFromEnumerable(log.Vectors(holdout: true), definition);
-        var probabilities = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(holdout), reuseRowObject: true)
-            .Select(r => CtrModel.CorrectForNegativeSampling(r.Probability, o.NegativeSampleRate))
-            .ToArray();
+        var holdoutRows = log.HoldoutRowIndices();
+        var probabilities = LinearModel.From(model) is { } linear
+            ? linear.Probabilities(log, holdoutRows, cancellationToken)
+            : ml.Data.CreateEnumerable<ScoreRow>(model.Transform(new FeaturizedLogView(log, holdoutRows, o.MaxInMemoryTrainingBytes, cancellationToken)), reuseRowObject: true)
+                .Select(r => r.Probability)
+                .ToArray();
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            probabilities[i] = CtrModel.CorrectForNegativeSampling(probabilities[i], o.NegativeSampleRate);
+        }
+
         var (labels, championScores) = log.HoldoutLabels();
         var evaluation = Evaluator.Evaluate(labels, probabilities);
         var championEvaluation = champion is null ? null : Evaluator.Evaluate(labels, championScores);
@@ -177,13 +192,16 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         LogMalformed(_logger, malformed.Count, total, examples);
     }
 
-    private static (IEstimator<ITransformer> Estimator, Dictionary<string, string> Parameters) CreateTrainer(MLContext ml, TrainingOptions o, float l2, bool shuffle)
+    private static (IEstimator<ITransformer> Estimator, Dictionary<string, string> Parameters) CreateTrainer(MLContext ml, TrainingOptions o, float l2)
     {
-        var threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        // One thread by default: ML.NET's SDCA and SGD run threads as lock-free concurrent passes (Hogwild), whose
+        // result depends on thread timing; one thread gives the same weights, bit for bit, for the same log and seed.
+        var threads = o.Threads > 0 ? o.Threads : 1;
         var parameters = new Dictionary<string, string>
         {
             ["trainer"] = o.Trainer.ToString(),
             ["threads"] = threads.ToString(CultureInfo.InvariantCulture),
+            ["deterministic"] = threads == 1 || o.Trainer == CtrTrainerKind.LightGbm ? "true" : "false",
         };
         switch (o.Trainer)
         {
@@ -193,13 +211,15 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
                     L2Regularization = l2,
                     L1Regularization = 0,
                     ConvergenceTolerance = (float)o.ConvergenceTolerance,
-                    MaximumNumberOfIterations = o.Iterations > 0 ? o.Iterations : 30,
+                    MaximumNumberOfIterations = o.Iterations > 0 ? o.Iterations : TrainingOptions.DefaultSdcaMaximumIterations,
+                    ConvergenceCheckFrequency = o.ConvergenceCheckFrequency,
                     NumberOfThreads = threads,
-                    Shuffle = shuffle,
+                    Shuffle = true,
                 };
                 parameters["l2"] = sdca.L2Regularization.Value.ToString(CultureInfo.InvariantCulture);
-                parameters["iterations"] = sdca.MaximumNumberOfIterations.Value.ToString(CultureInfo.InvariantCulture);
+                parameters["maxIterations"] = sdca.MaximumNumberOfIterations.Value.ToString(CultureInfo.InvariantCulture);
                 parameters["convergenceTolerance"] = o.ConvergenceTolerance.ToString(CultureInfo.InvariantCulture);
+                parameters["convergenceCheckFrequency"] = o.ConvergenceCheckFrequency.ToString(CultureInfo.InvariantCulture);
                 return (ml.BinaryClassification.Trainers.SdcaLogisticRegression(sdca), parameters);
             case CtrTrainerKind.Sgd:
                 var sgd = new SgdCalibratedTrainer.Options
@@ -207,10 +227,10 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
                     L2Regularization = l2,
                     NumberOfIterations = o.Iterations > 0 ? o.Iterations : 5,
                     NumberOfThreads = threads,
-                    Shuffle = shuffle,
+                    Shuffle = true,
                 };
                 parameters["l2"] = sgd.L2Regularization.ToString(CultureInfo.InvariantCulture);
-                parameters["iterations"] = sgd.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
+                parameters["maxIterations"] = sgd.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
                 return (ml.BinaryClassification.Trainers.SgdCalibrated(sgd), parameters);
             default:
                 var gbm = new LightGbmBinaryTrainer.Options
@@ -220,7 +240,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
                     NumberOfThreads = threads,
                     Seed = o.Seed,
                 };
-                parameters["iterations"] = gbm.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
+                parameters["maxIterations"] = gbm.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
                 parameters["leaves"] = "63";
                 return (ml.BinaryClassification.Trainers.LightGbm(gbm), parameters);
         }

@@ -1,28 +1,43 @@
-using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using CtrFallback.Data;
 using CtrFallback.Features;
-using Microsoft.ML.Data;
 
 namespace CtrFallback.Training;
 
 /// <summary>
-/// A click log featurized once into a temporary file of fixed-size binary rows, so that training passes stream
-/// from disk (the page cache) instead of holding rows as objects: memory stays bounded by the model, not the log.
+/// A click log featurized once into a temporary file of fixed-size binary rows, then memory-mapped: trainers read rows
+/// in any order (see <see cref="FeaturizedLogView"/>) without copying them into a cache, so memory is the page cache
+/// of one compact file, not objects per row.
 /// </summary>
-internal sealed class FeaturizedLog : IDisposable
+/// <remarks>
+/// A row is: label (1 byte), timestamp in Unix seconds (8, <see cref="long.MinValue"/> when there is none), the
+/// champion's score (4, NaN without one), the hashed indices in ascending order (4 each) and the log-scaled numeric
+/// values (4 each, before their fitted scale), in the machine's byte order: the file lives only as long as the run.
+/// </remarks>
+internal sealed unsafe partial class FeaturizedLog : IDisposable
 {
-    private const int Header = 1 + 8 + 4; // label, timestamp seconds, champion score
+    private const int Header = 1 + 8 + 4;
+    private const long NoTimestamp = long.MinValue;
     private readonly string _path;
     private readonly int _hashed;
     private readonly int _numeric;
     private readonly int _rowSize;
-    private long _holdoutTimestamp = long.MaxValue;
-    private long _holdoutStartRow = long.MaxValue;
+
+    // Rows and clicks per UTC hour, for choosing the holdout without another full pass.
+    private readonly Dictionary<long, long> _perHour = [];
+    private MemoryMappedFile? _map;
+    private MemoryMappedViewAccessor? _view;
+    private byte* _base;
     private long _positives;
 
-    // Rows and clicks per UTC hour (timestamped logs only), for choosing the holdout without another pass.
-    private readonly Dictionary<long, (long Rows, long Positives)> _perHour = [];
+    // The holdout is every row whose (timestamp, row index) is at or after this cut: the most recent rows, ties in
+    // file order.
+    private long _cutSeconds = long.MaxValue;
+    private long _cutRow = long.MaxValue;
+    private int[] _holdout = [];
+    private float[] _scales = [];
 
     private FeaturizedLog(string path, FeatureHasher hasher)
     {
@@ -36,41 +51,46 @@ internal sealed class FeaturizedLog : IDisposable
     /// <summary>The hasher with the numeric scales fitted on this log.</summary>
     public FeatureHasher Hasher { get; private set; }
 
+    /// <summary>Bytes of one featurized row.</summary>
+    public int RowSize => _rowSize;
+
+    /// <summary>Bytes of the featurized file.</summary>
+    public long FileBytes => Rows * _rowSize;
+
     public long Rows { get; private set; }
 
-    public long HoldoutRows { get; private set; }
+    public long HoldoutRows => _holdout.Length;
 
     public long HoldoutPositives { get; private set; }
 
     public long TrainingRows => Rows - HoldoutRows;
 
-    public long TrainingPositives { get; private set; }
-
-    /// <summary>Rows the last complete pass of <see cref="Vectors"/> returned (after negative downsampling).</summary>
-    public long LastPassRows { get; private set; }
+    public long TrainingPositives => _positives - HoldoutPositives;
 
     /// <summary>Where the holdout starts, in words, for reports.</summary>
     public string HoldoutDescription { get; private set; } = string.Empty;
 
     /// <summary>
-    /// Reads every row of <paramref name="reader"/>, featurizes it with <paramref name="schema"/>'s hasher and writes it out.
-    /// <paramref name="championScorer"/>, when given, scores each row with the current champion so the gate can compare
-    /// the two on the very same holdout.
+    /// Reads every row of <paramref name="reader"/>, featurizes it with <paramref name="schema"/>'s hasher and writes it
+    /// to a new file in <paramref name="directory"/>. <paramref name="championScorer"/>, when given, scores each row with
+    /// the current champion so the gate can compare the two on the very same holdout.
     /// </summary>
     public static FeaturizedLog Build(
         ClickLogReader reader,
         FeatureSchema schema,
         double holdoutFraction,
         Func<ClickLogRow, float>? championScorer,
+        string directory,
         Action<long>? progress,
         CancellationToken cancellationToken)
     {
         var hasher = new FeatureHasher(schema);
-        var path = Path.Combine(Path.GetTempPath(), $"ctrfallback-{Guid.NewGuid():N}.features");
+        var path = Path.Combine(directory, $"ctrfallback-{Guid.NewGuid():N}.features");
         var log = new FeaturizedLog(path, hasher);
         try
         {
             log.Write(reader, championScorer, progress, cancellationToken);
+            log.Map();
             log.SelectHoldout(holdoutFraction, schema.Timestamp is not null);
             return log;
         }
@@ -83,6 +103,20 @@ internal sealed class FeaturizedLog : IDisposable
 
     public void Dispose()
     {
+        if (_view is not null)
+        {
+            if (_base is not null)
+            {
+                _view.SafeMemoryMappedViewHandle.ReleasePointer();
+                _base = null;
+            }
+
+            _view.Dispose();
+            _view = null;
+        }
+
+        _map?.Dispose();
+        _map = null;
         try
         {
             File.Delete(_path);
@@ -93,64 +127,106 @@ internal sealed class FeaturizedLog : IDisposable
         }
     }
 
-    public bool IsHoldout(long rowIndex, long timestampSeconds) =>
-        timestampSeconds != long.MinValue ? timestampSeconds >= _holdoutTimestamp : rowIndex >= _holdoutStartRow;
+    /// <summary>Whether a row is in the holdout.</summary>
+    public bool IsHoldout(long row) => IsHoldout(row, Timestamp(row));
 
-    /// <summary>Streams rows as ML.NET feature vectors.</summary>
-    /// <param name="holdout">The holdout (<see langword="true"/>) or the training rows.</param>
-    /// <param name="negativeSampleRate">Keep this share of training negatives (1 keeps all); the choice is fixed per row, so every pass sees the same rows.</param>
-    /// <param name="shuffleSeed">For training rows: a seed for one fixed shuffled order, the same on every pass (the holdout always streams in file order).</param>
-    public IEnumerable<FeatureVectorRow> Vectors(bool holdout, double negativeSampleRate = 1, int shuffleSeed = 0)
+    /// <summary>The training rows (in file order), less the negatives that negative downsampling drops.</summary>
+    /// <param name="negativeSampleRate">Keep this share of training negatives (1 keeps all); the choice is fixed per row.</param>
+    public int[] TrainingRowIndices(double negativeSampleRate)
     {
-        var row = new FeatureVectorRow();
-        var indices = new int[_hashed + _numeric];
-        var values = new float[_hashed + _numeric];
-        var hashed = new int[_hashed];
-        var dense = new float[_numeric];
-        var scales = Hasher.NumericScales;
         var keepBelow = (ulong)(negativeSampleRate * ulong.MaxValue);
-        long returned = 0;
-        foreach (var (index, buffer) in holdout ? RawRows(HoldoutScanStart) : ShuffledRows(shuffleSeed))
+        var rows = new List<int>((int)Math.Min(int.MaxValue, TrainingRows));
+        for (var row = 0; row < Rows; row++)
         {
-            var label = buffer[0] != 0;
-            var ts = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(1));
-            if (IsHoldout(index, ts) != holdout)
+            if (IsHoldout(row) || (negativeSampleRate < 1 && !Label(row) && Split(row) >= keepBelow))
             {
                 continue;
             }
 
-            if (!holdout && !label && negativeSampleRate < 1 && Split(index) >= keepBelow)
-            {
-                continue;
-            }
-
-            var count = ToSparse(buffer, hashed, dense, indices, values, scales);
-            row.Label = label;
-            row.Features = new VBuffer<float>(Hasher.Dimension, count, values, indices);
-            row.ChampionScore = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(9)));
-            returned++;
-            yield return row;
+            rows.Add(row);
         }
 
-        LastPassRows = returned;
+        return [.. rows];
     }
 
-    /// <summary>Labels and champion scores of the holdout, in row order.</summary>
+    /// <summary>The holdout rows, in file order.</summary>
+    public int[] HoldoutRowIndices() => _holdout;
+
+    /// <summary>Labels and champion scores of the holdout, in the order of <see cref="HoldoutRowIndices"/>.</summary>
     public (bool[] Labels, float[] ChampionScores) HoldoutLabels()
     {
-        var labels = new bool[HoldoutRows];
-        var champion = new float[HoldoutRows];
-        var k = 0;
-        foreach (var (index, buffer) in RawRows(HoldoutScanStart))
+        var labels = new bool[_holdout.Length];
+        var champion = new float[_holdout.Length];
+        for (var k = 0; k < _holdout.Length; k++)
         {
-            if (IsHoldout(index, BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(1))))
-            {
-                labels[k] = buffer[0] != 0;
-                champion[k++] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(9)));
-            }
+            labels[k] = Label(_holdout[k]);
+            champion[k] = MemoryMarshal.Read<float>(RowSpan(_holdout[k]).Slice(9, 4));
         }
 
         return (labels, champion);
+    }
+
+    public bool Label(long row) => _base[row * _rowSize] != 0;
+
+    /// <summary>
+    /// Writes one row as the sorted, unique sparse form ML.NET's vectors need: hashed indices (a collision within a row
+    /// counts twice, exactly as the serving dot product does), then the non-zero scaled numerics.
+    /// </summary>
+    /// <returns>The number of entries written.</returns>
+    public int ReadSparse(long row, Span<int> indices, Span<float> values)
+    {
+        // Hot path of every training pass: the file is this process's own temporary file, so its ints and floats are
+        // read in the machine's byte order (as they were written) straight from the mapping.
+        var hashed = (int*)(_base + (row * _rowSize) + Header);
+        var count = 0;
+        var previous = -1;
+        for (var i = 0; i < _hashed; i++)
+        {
+            var index = Unsafe.ReadUnaligned<int>(hashed + i);
+            if (index == previous)
+            {
+                values[count - 1] += 1;
+            }
+            else
+            {
+                indices[count] = previous = index;
+                values[count++] = 1;
+            }
+        }
+
+        var numeric = (float*)(hashed + _hashed);
+        var scales = _scales;
+        var offset = Hasher.HashSpace;
+        for (var i = 0; i < _numeric; i++)
+        {
+            var v = Unsafe.ReadUnaligned<float>(numeric + i) * scales[i];
+            if (v != 0)
+            {
+                indices[count] = offset + i;
+                values[count++] = v;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Drops the process's mapping of a range of rows (the page cache keeps them), so a bounded pass stays bounded.</summary>
+    public void Release(long firstRow, long rowCount)
+    {
+        if (!OperatingSystem.IsLinux() || rowCount <= 0)
+        {
+            return;
+        }
+
+        const long Page = 4096;
+        var start = (long)_base + (firstRow * _rowSize);
+        var end = start + (rowCount * _rowSize);
+        var alignedStart = (start + Page - 1) & ~(Page - 1);
+        var alignedEnd = end & ~(Page - 1);
+        if (alignedEnd > alignedStart)
+        {
+            _ = Native.madvise((nint)alignedStart, (nuint)(alignedEnd - alignedStart), Native.MadvDontNeed);
+        }
     }
 
     private static ulong Split(long index)
@@ -161,74 +237,27 @@ internal sealed class FeaturizedLog : IDisposable
         return x ^ (x >> 31);
     }
 
-    private int ToSparse(byte[] buffer, int[] hashed, float[] dense, int[] indices, float[] values, IReadOnlyList<float> scales)
+    private static long HourOf(long seconds) => seconds == NoTimestamp ? NoTimestamp : seconds - (((seconds % 3600) + 3600) % 3600);
+
+    private ReadOnlySpan<byte> RowSpan(long row) => new(_base + (row * _rowSize), _rowSize);
+
+    private long Timestamp(long row) => MemoryMarshal.Read<long>(RowSpan(row).Slice(1, 8));
+
+    private bool IsHoldout(long row, long seconds) =>
+        seconds > _cutSeconds || (seconds == _cutSeconds && row >= _cutRow);
+
+    private void Map()
     {
-        var span = buffer.AsSpan(Header);
-        for (var i = 0; i < _hashed; i++)
+        if (Rows == 0)
         {
-            hashed[i] = BinaryPrimitives.ReadInt32LittleEndian(span[(4 * i)..]);
+            return;
         }
 
-        for (var i = 0; i < _numeric; i++)
-        {
-            dense[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(span[(4 * (_hashed + i))..])) * scales[i];
-        }
-
-        return Hasher.ToSparse(hashed, dense, indices, values);
-    }
-
-    /// <summary>
-    /// Rows in a fixed pseudo-random order: blocks in shuffled order, rows shuffled within each block. Time-ordered logs
-    /// otherwise end every pass on the most recent rows, which skews the learned bias; memory stays one block.
-    /// </summary>
-    private IEnumerable<(long Index, byte[] Buffer)> ShuffledRows(int seed)
-    {
-        const int BlockRows = 4096;
-        var random = new Random(seed);
-        var blocks = new long[(Rows + BlockRows - 1) / BlockRows];
-        for (long b = 0; b < blocks.Length; b++)
-        {
-            blocks[b] = b;
-        }
-
-        random.Shuffle(blocks);
-        var block = new byte[BlockRows * _rowSize];
-        var order = new int[BlockRows];
-        var row = new byte[_rowSize];
-        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
-        foreach (var b in blocks)
-        {
-            var first = b * BlockRows;
-            var count = (int)Math.Min(BlockRows, Rows - first);
-            stream.Position = first * _rowSize;
-            stream.ReadExactly(block, 0, count * _rowSize);
-            for (var i = 0; i < count; i++)
-            {
-                order[i] = i;
-            }
-
-            random.Shuffle(order.AsSpan(0, count));
-            for (var i = 0; i < count; i++)
-            {
-                Buffer.BlockCopy(block, order[i] * _rowSize, row, 0, _rowSize);
-                yield return (first + order[i], row);
-            }
-        }
-    }
-
-    /// <summary>Where a holdout scan must start: the holdout's first row when split by row, else the beginning.</summary>
-    private long HoldoutScanStart => _holdoutStartRow == long.MaxValue ? 0 : _holdoutStartRow;
-
-    private IEnumerable<(long Index, byte[] Buffer)> RawRows(long start = 0)
-    {
-        var buffer = new byte[_rowSize];
-        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        stream.Position = start * _rowSize;
-        for (var index = start; index < Rows; index++)
-        {
-            stream.ReadExactly(buffer);
-            yield return (index, buffer);
-        }
+        _map = MemoryMappedFile.CreateFromFile(_path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _map.CreateViewAccessor(0, FileBytes, MemoryMappedFileAccess.Read);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _base = pointer + _view.PointerOffset;
     }
 
     private void Write(ClickLogReader reader, Func<ClickLogRow, float>? championScorer, Action<long>? progress, CancellationToken cancellationToken)
@@ -250,6 +279,11 @@ internal sealed class FeaturizedLog : IDisposable
                     progress?.Invoke(Rows);
                 }
 
+                if (Rows == int.MaxValue)
+                {
+                    throw new NotSupportedException($"A training batch holds at most {int.MaxValue:N0} rows; split the log.");
+                }
+
                 var row = reader.Row;
                 for (var i = 0; i < hashes.Length; i++)
                 {
@@ -257,6 +291,9 @@ internal sealed class FeaturizedLog : IDisposable
                 }
 
                 hasher.Featurize(row.Numeric, hashes, row.Timestamp, indices, dense);
+
+                // Sorted once here, not on every training pass.
+                SmallSort.Sort(indices);
                 for (var i = 0; i < _numeric; i++)
                 {
                     sumSquares[i] += (double)dense[i] * dense[i];
@@ -264,82 +301,109 @@ internal sealed class FeaturizedLog : IDisposable
 
                 buffer[0] = row.Label ? (byte)1 : (byte)0;
                 positives += row.Label ? 1 : 0;
-                if (row.Timestamp is { } timestamp)
-                {
-                    var seconds = timestamp.ToUnixTimeSeconds();
-                    ref var hour = ref CollectionsMarshal.GetValueRefOrAddDefault(_perHour, seconds - (((seconds % 3600) + 3600) % 3600), out _);
-                    hour = (hour.Rows + 1, hour.Positives + (row.Label ? 1 : 0));
-                }
-
-                BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(1), row.Timestamp?.ToUnixTimeSeconds() ?? long.MinValue);
-                BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(9), BitConverter.SingleToInt32Bits(championScorer?.Invoke(row) ?? float.NaN));
-                var span = buffer.AsSpan(Header);
-                for (var i = 0; i < _hashed; i++)
-                {
-                    BinaryPrimitives.WriteInt32LittleEndian(span[(4 * i)..], indices[i]);
-                }
-
-                for (var i = 0; i < _numeric; i++)
-                {
-                    BinaryPrimitives.WriteInt32LittleEndian(span[(4 * (_hashed + i))..], BitConverter.SingleToInt32Bits(dense[i]));
-                }
+                var seconds = row.Timestamp?.ToUnixTimeSeconds() ?? NoTimestamp;
+                CollectionsMarshal.GetValueRefOrAddDefault(_perHour, HourOf(seconds), out _)++;
+                MemoryMarshal.Write(buffer.AsSpan(1), seconds);
+                MemoryMarshal.Write(buffer.AsSpan(9), championScorer?.Invoke(row) ?? float.NaN);
+                MemoryMarshal.AsBytes(indices.AsSpan()).CopyTo(buffer.AsSpan(Header));
+                MemoryMarshal.AsBytes(dense.AsSpan()).CopyTo(buffer.AsSpan(Header + (4 * _hashed)));
 
                 stream.Write(buffer);
                 Rows++;
             }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
+
         // Scale each log-count to unit root-mean-square: linear trainers need normalized inputs beside 0/1 indicators.
         var scales = sumSquares.Select(s => Rows == 0 || s <= 0 ? 1f : (float)(1 / Math.Sqrt(s / Rows))).ToArray();
         Hasher = new FeatureHasher(hasher.Schema, scales);
+        _scales = scales;
         _positives = positives;
     }
 
     private void SelectHoldout(double fraction, bool byTimestamp)
     {
         var target = (long)Math.Round(Rows * fraction);
-        if (byTimestamp)
+        if (target == 0)
         {
-            // Time-ordered split: a random split leaks future clicks into training. The most recent hours are held
-            // out, from the per-hour counts gathered while writing (rows without a timestamp stay in training).
-            foreach (var (hour, (rows, positives)) in _perHour.OrderByDescending(h => h.Key))
+            HoldoutDescription = "too few rows: empty holdout";
+            return;
+        }
+
+        if (!byTimestamp)
+        {
+            (_cutSeconds, _cutRow) = (NoTimestamp, Rows - target);
+            HoldoutDescription = $"the last {target:N0} rows in file order";
+        }
+        else
+        {
+            // Time-ordered split: a random split leaks future clicks into training. The holdout is the most recent
+            // rows by timestamp; rows of the same time (a one-hour extract, say) are split by file order, so every
+            // log gets about the share asked for. The per-hour counts find the boundary hour; only its rows are sorted.
+            long above = 0;
+            var boundary = NoTimestamp;
+            foreach (var (hour, rows) in _perHour.OrderByDescending(h => h.Key))
             {
-                if (HoldoutRows >= target && HoldoutRows > 0)
+                boundary = hour;
+                if (above + rows >= target)
                 {
                     break;
                 }
 
-                HoldoutRows += rows;
-                HoldoutPositives += positives;
-                _holdoutTimestamp = hour;
+                above += rows;
             }
 
-            HoldoutDescription = _holdoutTimestamp == long.MaxValue
-                ? "no timestamps: empty holdout"
-                : $"rows at or after {DateTimeOffset.FromUnixTimeSeconds(_holdoutTimestamp):yyyy-MM-dd HH:mm} UTC";
-        }
-        else
-        {
-            _holdoutStartRow = Rows - target;
-            HoldoutDescription = $"the last {target:N0} rows";
-            foreach (var (_, buffer) in RawRows(_holdoutStartRow))
+            var need = target - above;
+            var keys = new List<(long Seconds, long Row)>();
+            for (long row = 0; row < Rows; row++)
             {
-                HoldoutRows++;
-                HoldoutPositives += buffer[0];
+                var seconds = Timestamp(row);
+                if (HourOf(seconds) == boundary)
+                {
+                    keys.Add((seconds, row));
+                }
+            }
+
+            keys.Sort();
+            (_cutSeconds, _cutRow) = keys[(int)(keys.Count - Math.Min(need, keys.Count))];
+            var tied = keys.Count(k => k.Seconds == _cutSeconds);
+            var heldAtCut = keys.Count(k => k.Seconds == _cutSeconds && k.Row >= _cutRow);
+            HoldoutDescription = _cutSeconds == NoTimestamp
+                ? $"the last {target:N0} rows in file order (the rows have no timestamps)"
+                : $"the most recent {target:N0} rows by timestamp: rows at or after {DateTimeOffset.FromUnixTimeSeconds(_cutSeconds):yyyy-MM-dd HH:mm:ss} UTC"
+                  + (heldAtCut < tied ? $", of the {tied:N0} rows at that time the last {heldAtCut:N0} in file order" : string.Empty);
+        }
+
+        var holdout = new List<int>((int)target);
+        for (var row = 0; row < Rows; row++)
+        {
+            if (IsHoldout(row))
+            {
+                holdout.Add(row);
+                HoldoutPositives += Label(row) ? 1 : 0;
             }
         }
 
-        TrainingPositives = _positives - HoldoutPositives;
+        _holdout = [.. holdout];
+    }
+
+    private static partial class Native
+    {
+        public const int MadvDontNeed = 4;
+
+        [LibraryImport("libc", SetLastError = true)]
+        public static partial int madvise(nint address, nuint length, int advice);
     }
 }
 
-/// <summary>One featurized row as ML.NET sees it.</summary>
+/// <summary>One featurized row as ML.NET sees it (serving's ML.NET engine and offline scoring).</summary>
 internal sealed class FeatureVectorRow
 {
     public bool Label { get; set; }
 
-    public VBuffer<float> Features { get; set; }
+    public Microsoft.ML.Data.VBuffer<float> Features { get; set; }
 
-    [NoColumn]
+    [Microsoft.ML.Data.NoColumn]
     public float ChampionScore { get; set; }
 }

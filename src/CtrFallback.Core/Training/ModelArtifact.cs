@@ -20,7 +20,8 @@ internal static class ModelArtifact
         using var output = new MemoryStream();
         using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
         {
-            using (var entry = zip.CreateEntry(ModelEntry, CompressionLevel.Fastest).Open())
+            // ML.NET compresses its own model zip: compressing it again costs time and saves nothing.
+            using (var entry = zip.CreateEntry(ModelEntry, CompressionLevel.NoCompression).Open())
             {
                 ml.Model.Save(model, inputSchema, entry);
             }
