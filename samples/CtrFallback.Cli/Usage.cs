@@ -12,9 +12,11 @@ internal static class Usage
               Write a synthetic Criteo-format click log with a hidden logistic truth.
           train --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--json]
                 [--trainer sdca|sgd|lightgbm] [--holdout-fraction 0.1] [--max-malformed 0.001]
-                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads T] [--tolerance 0.03] [--hash-bits B]
+                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads 1] [--tolerance 0.03]
+                [--check-frequency 5] [--hash-bits B] [--temp-dir DIR]
               The training batch: read, featurize, train, evaluate on the most recent rows, gate against the
               champion on the same holdout, register; on a pass move 'champion' and trigger a rollout.
+              One training thread gives the same model from the same log every time; more are faster, not repeatable.
           models [--json]                     List versions with metrics, gate results and aliases.
           promote --version V [--force]       Point 'champion' at V (a gate-failed V needs --force) and trigger a rollout.
           rollback                            Move 'champion' back to the previous champion and trigger a rollout.

@@ -423,7 +423,7 @@ internal sealed class ClickLogRow
             {
                 Numeric[i] = double.NaN;
             }
-            else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out Numeric[i]) || !double.IsFinite(Numeric[i]))
+            else if (!TryParseNumber(text, out Numeric[i]))
             {
                 error = $"numeric field '{map.Columns[map.Numeric[i]]}' is '{text}', not a number";
                 return false;
@@ -449,6 +449,32 @@ internal sealed class ClickLogRow
 
         error = null;
         return true;
+    }
+
+    /// <summary>Parses a finite number; plain integers (most click-log counts) without the general parser, to the same value.</summary>
+    private static bool TryParseNumber(ReadOnlySpan<char> text, out double value)
+    {
+        var digits = text[0] == '-' ? text[1..] : text;
+        if (digits.Length is > 0 and <= 15)
+        {
+            long n = 0;
+            foreach (var c in digits)
+            {
+                var d = c - '0';
+                if ((uint)d > 9)
+                {
+                    goto General;
+                }
+
+                n = (n * 10) + d;
+            }
+
+            value = digits.Length == text.Length ? n : -n;
+            return true;
+        }
+
+    General:
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
     }
 
     private bool Split(string line, ColumnMap map)

@@ -37,17 +37,26 @@ internal static class InterceptRefit
         }
 
         var shift = 0.0;
+        var halves = new (double Predicted, double Curvature)[2];
         for (var iteration = 0; iteration < 50; iteration++)
         {
-            double predicted = 0, curvature = 0;
-            foreach (var value in z)
+            // Two halves summed in a fixed order: the same sums whatever the thread timing.
+            Parallel.For(0, 2, half =>
             {
-                var p = 1 / (1 + Math.Exp(-(value + shift)));
-                predicted += p;
-                curvature += p * (1 - p);
-            }
+                double predicted = 0, curvature = 0;
+                var (from, to) = half == 0 ? (0, z.Length / 2) : (z.Length / 2, z.Length);
+                for (var i = from; i < to; i++)
+                {
+                    var p = 1 / (1 + Math.Exp(-(z[i] + shift)));
+                    predicted += p;
+                    curvature += p * (1 - p);
+                }
 
-            var gap = predicted - clicks;
+                halves[half] = (predicted, curvature);
+            });
+
+            var gap = halves[0].Predicted + halves[1].Predicted - clicks;
+            var curvature = halves[0].Curvature + halves[1].Curvature;
             if (Math.Abs(gap) < Tolerance * rows.Length || curvature <= 0)
             {
                 break;

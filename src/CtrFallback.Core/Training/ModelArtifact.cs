@@ -15,7 +15,18 @@ internal static class ModelArtifact
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static byte[] Create(MLContext ml, ITransformer model, DataViewSchema inputSchema, ArtifactMetadata metadata)
+    public static byte[] Create(MLContext ml, ITransformer model, DataViewSchema inputSchema, ArtifactMetadata metadata) =>
+        Create(SaveModel(ml, model, inputSchema), metadata);
+
+    /// <summary>The ML.NET model as ML.NET saves it (the slow part of an artifact, which can be made while other work goes on).</summary>
+    public static byte[] SaveModel(MLContext ml, ITransformer model, DataViewSchema inputSchema)
+    {
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, inputSchema, stream);
+        return stream.ToArray();
+    }
+
+    public static byte[] Create(byte[] savedModel, ArtifactMetadata metadata)
     {
         using var output = new MemoryStream();
         using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
@@ -23,7 +34,7 @@ internal static class ModelArtifact
             // ML.NET compresses its own model zip: compressing it again costs time and saves nothing.
             using (var entry = zip.CreateEntry(ModelEntry, CompressionLevel.NoCompression).Open())
             {
-                ml.Model.Save(model, inputSchema, entry);
+                entry.Write(savedModel);
             }
 
             using var meta = zip.CreateEntry(MetadataEntry, CompressionLevel.Fastest).Open();
