@@ -12,7 +12,7 @@ internal static class Usage
               Write a synthetic Criteo-format click log with a hidden logistic truth.
           train --data FILE[,FILE...] [--format criteo|avazu | --schema FILE] [--json]
                 [--trainer sdca|sgd|lightgbm] [--holdout-fraction 0.1] [--max-malformed 0.001]
-                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads 1] [--tolerance 0.03]
+                [--negative-sample-rate 1] [--l2 L] [--iterations N] [--threads 1] [--tolerance 0.04]
                 [--check-frequency 5] [--hash-bits B] [--temp-dir DIR]
               The training batch: read, featurize, train, evaluate on the most recent rows, gate against the
               champion on the same holdout, register; on a pass move 'champion' and trigger a rollout.

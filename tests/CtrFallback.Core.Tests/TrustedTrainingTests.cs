@@ -80,7 +80,7 @@ public sealed class TrustedTrainingTests : IDisposable
         var passes = int.Parse(result.Parameters["passes"], System.Globalization.CultureInfo.InvariantCulture);
         passes.Should().BeInRange(1, TrainingOptions.DefaultSdcaMaximumIterations - 1);
         (passes % 5).Should().Be(0, "SDCA checks its duality gap every 5 passes by default");
-        result.Parameters["convergence"].Should().Be($"relative duality gap below 0.03 after {passes} passes");
+        result.Parameters["convergence"].Should().Be($"relative duality gap below 0.04 after {passes} passes");
     }
 
     [Fact]

@@ -14,8 +14,20 @@ namespace CtrFallback.Features;
 /// </remarks>
 internal sealed class FeatureHasher
 {
-    /// <summary>Bumped whenever the hashing changes, so an old artifact is never scored with new hashing.</summary>
-    public const int Version = 1;
+    /// <summary>Bumped whenever the hashing changes, so an artifact is always scored with the hashing it was trained with.</summary>
+    /// <remarks>
+    /// Version 2 gives each numeric field a present/missing token where version 1 gave a half-log bucket token. Measured
+    /// with SDCA at the default L2 (holdout AUC, version 1 then 2): the neutral 200k log 0.7608 then 0.7613, the project's
+    /// own 200k log 0.7677 then 0.7689, the neutral 1M log 0.7737 then 0.7739; log loss lower or equal on all three. The
+    /// buckets let rare counts overfit; the dense log-scaled value carries the count. Version 1 artifacts still load and
+    /// score as trained.
+    /// </remarks>
+    public const int Version = 2;
+
+    /// <summary>The oldest version this library can still score.</summary>
+    public const int OldestVersion = 1;
+
+    private const uint PresentMarker = 0x6A09E667;
 
     private const uint MissingMarker = 0x2545F491;
     private const int LogTableSize = 1 << 12;
@@ -28,9 +40,15 @@ internal sealed class FeatureHasher
     private readonly uint _daySeed;
     private readonly int _mask;
 
-    public FeatureHasher(FeatureSchema schema, IReadOnlyList<float>? numericScales = null)
+    public FeatureHasher(FeatureSchema schema, IReadOnlyList<float>? numericScales = null, int version = Version)
     {
         ArgumentNullException.ThrowIfNull(schema);
+        if (version is < OldestVersion or > Version)
+        {
+            throw new ArgumentOutOfRangeException(nameof(version), $"Hasher version {version} is not between {OldestVersion} and {Version}.");
+        }
+
+        HasherVersion = version;
         if (schema.HashBits is < FeatureSchema.MinHashBits or > FeatureSchema.MaxHashBits)
         {
             throw new ArgumentOutOfRangeException(nameof(schema), $"HashBits must be between {FeatureSchema.MinHashBits} and {FeatureSchema.MaxHashBits}.");
@@ -57,6 +75,9 @@ internal sealed class FeatureHasher
     }
 
     public FeatureSchema Schema { get; }
+
+    /// <summary>The hashing version this hasher applies (see <see cref="Version"/>).</summary>
+    public int HasherVersion { get; }
 
     /// <summary>Number of hashed weights (2^bits).</summary>
     public int HashSpace { get; }
@@ -126,8 +147,8 @@ internal sealed class FeatureHasher
             {
                 var v = SignedLog(x);
 
-                // Half-log buckets give the linear model a non-linear view of each count.
-                bucket = (uint)(int)Math.Floor(Math.Clamp(v, -40, 40) * 2);
+                // Version 2: a present token beside the missing one (a missing indicator); version 1: half-log buckets.
+                bucket = HasherVersion >= 2 ? PresentMarker : (uint)(int)Math.Floor(Math.Clamp(v, -40, 40) * 2);
                 dense[i] = (float)v * _numericScales[i];
             }
 

@@ -26,7 +26,7 @@ internal sealed class CtrModel : IDisposable
         Metadata = metadata;
         Transformer = transformer;
         InputSchema = inputSchema;
-        Hasher = new FeatureHasher(metadata.Schema, metadata.NumericScales);
+        Hasher = new FeatureHasher(metadata.Schema, metadata.NumericScales, metadata.HasherVersion);
         if (TryGetLinear(transformer, out var weights, out var bias, out var slope, out var offset))
         {
             if (weights.Length != Hasher.Dimension)

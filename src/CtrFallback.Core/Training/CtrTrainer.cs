@@ -155,6 +155,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var metadata = new ArtifactMetadata
         {
             Schema = schema.ToFeatureSchema(),
+            HasherVersion = log.Hasher.HasherVersion,
             NumericScales = log.Hasher.NumericScales,
             NegativeSampleRate = o.NegativeSampleRate,
             Trainer = o.Trainer.ToString(),

@@ -317,7 +317,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
         // Scale each log-count to unit root-mean-square: linear trainers need normalized inputs beside 0/1 indicators.
         var scales = sumSquares.Select(s => Rows == 0 || s <= 0 ? 1f : (float)(1 / Math.Sqrt(s / Rows))).ToArray();
-        Hasher = new FeatureHasher(hasher.Schema, scales);
+        Hasher = new FeatureHasher(hasher.Schema, scales, hasher.HasherVersion);
         _scales = scales;
         _positives = positives;
     }

@@ -84,10 +84,10 @@ internal static class ModelArtifact
         using var stream = entry.Open();
         var metadata = JsonSerializer.Deserialize<ArtifactMetadata>(stream, Json)
             ?? throw new InvalidDataException($"The model artifact's '{MetadataEntry}' is empty.");
-        if (metadata.HasherVersion != Features.FeatureHasher.Version)
+        if (metadata.HasherVersion is < Features.FeatureHasher.OldestVersion or > Features.FeatureHasher.Version)
         {
             throw new InvalidDataException(
-                $"The model artifact was featurized with hasher version {metadata.HasherVersion}; this library hashes with version {Features.FeatureHasher.Version}.");
+                $"The model artifact was featurized with hasher version {metadata.HasherVersion}; this library scores versions {Features.FeatureHasher.OldestVersion} to {Features.FeatureHasher.Version}.");
         }
 
         return metadata;

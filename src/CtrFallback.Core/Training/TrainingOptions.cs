@@ -55,12 +55,13 @@ public sealed class TrainingOptions
 
     /// <summary>SDCA stops when its duality gap falls below this share of the primal loss.</summary>
     /// <value>
-    /// The default is 0.03, measured on the neutral 1M-row log: 10 passes, holdout AUC 0.7737 (scikit-learn 0.7734);
-    /// ML.NET's own 0.1 stops after a few passes at AUC 0.770. The intercept is refitted exactly afterwards (see
-    /// the trainer), so calibration does not depend on how tight this is; 0.02 takes 15 passes for the same AUC.
+    /// The default is 0.04, measured with checks every 5 passes: 10 passes on the neutral 200k- and 1M-row logs, holdout
+    /// AUC 0.7610 and 0.7739 (scikit-learn 0.7616 and 0.7734); 0.03 takes 15 passes on the 1M log for the same AUC.
+    /// ML.NET's own 0.1 stops after a few passes at AUC 0.770. The intercept is refitted exactly afterwards (see the
+    /// trainer), so calibration does not depend on how tight this is.
     /// </value>
     [Range(1e-7, 1.0)]
-    public double ConvergenceTolerance { get; set; } = 0.03;
+    public double ConvergenceTolerance { get; set; } = 0.04;
 
     /// <summary>Training threads.</summary>
     /// <value>
