@@ -221,6 +221,26 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
         provider.GetRequiredService<IOptions<MLOptions>>().Value.MLContext.Should().BeSameAs(provider.GetRequiredService<IOptions<MLOptions>>().Value.MLContext);
     }
 
+    [Fact]
+    public async Task FromModelStore_WhenTheNewVersionIsCorrupt_KeepsServingTheOldOneAndDoesNotRetryIt()
+    {
+        // The pool follows through the same follower as ICtrPredictor: a version that cannot be loaded never replaces
+        // a sound one, and is not downloaded again at every poll.
+        var store = new InMemoryModelStore();
+        await store.RegisterAsync("ctr", fixture.First);
+        using var provider = Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
+        var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
+        await pool.ReloadAsync("ctr");
+        var first = pool.GetModel("ctr");
+
+        await store.RegisterAsync("ctr", "not a model artifact"u8.ToArray());
+        await pool.ReloadAsync("ctr");
+        await pool.ReloadAsync("ctr");
+
+        pool.GetModel("ctr").Should().BeSameAs(first);
+        store.Downloads.Should().Be(2, "the corrupt version is remembered as rejected");
+    }
+
     public void Dispose() => _directory.Dispose();
 
     /// <summary>rename(2) of a symlink over another, as kubelet does (File.Move follows the link and refuses directories).</summary>

@@ -1,27 +1,14 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CtrFallback.Serving;
 
-/// <summary>
-/// Polls the store's alias on a <see cref="TimeProvider"/> timer (and on demand), then downloads (the store verifies
-/// SHA-256), loads, checks the layout, warms and swaps. Any failure keeps the current model serving.
-/// </summary>
+/// <summary>The hosted service that keeps <see cref="ICtrPredictor"/> on the store's alias, through the one <see cref="AliasFollower"/>.</summary>
 internal sealed class ChampionFollower : BackgroundService, IChampionFollower
 {
-    private readonly IModelStore _store;
-    private readonly ChampionPredictor _predictor;
-    private readonly ServingOptions _options;
-    private readonly string _modelName;
-    private readonly string _alias;
-    private readonly MLOptions _ml;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private (string ModelName, int Version, string Sha256)? _rejected;
-    private CtrModel? _retired;
+    private readonly AliasFollower _follower;
+    private readonly TimeSpan _pollInterval;
 
     public ChampionFollower(
         IModelStore store,
@@ -31,192 +18,22 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
         TimeProvider time,
         ILogger<ChampionFollower> logger)
     {
-        _store = store;
-        _predictor = predictor;
-        _options = options.Value;
+        var serving = options.Value;
 
         // Filled from CtrFallbackOptions by AddChampionServing's post-configuration when not set.
-        _modelName = _options.ModelName ?? throw new InvalidOperationException("ServingOptions.ModelName is not set.");
-        _alias = _options.Alias ?? throw new InvalidOperationException("ServingOptions.Alias is not set.");
-        _ml = ml.Value;
-        _time = time;
-        _logger = logger;
+        var modelName = serving.ModelName ?? throw new InvalidOperationException("ServingOptions.ModelName is not set.");
+        var alias = serving.Alias ?? throw new InvalidOperationException("ServingOptions.Alias is not set.");
+        _pollInterval = serving.PollInterval;
+        _follower = new AliasFollower(store, predictor, modelName, alias, ml.Value.MLContext, serving.WarmupPredictions, time, logger);
     }
 
-    public async Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await CheckAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default) => _follower.ReloadAsync(cancellationToken);
 
     public override void Dispose()
     {
-        _gate.Dispose();
-        _retired?.Dispose();
+        _follower.Dispose();
         base.Dispose();
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReloadAsync(stoppingToken).ConfigureAwait(false);
-                await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task<ChampionReloadResult> CheckAsync(CancellationToken cancellationToken)
-    {
-        var current = _predictor.CurrentModel;
-        var currentLabel = current?.Label ?? "(none)";
-        ModelVersion? version;
-        try
-        {
-            version = await _store.GetVersionByAliasAsync(_modelName, _alias, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            ServingLog.AliasLookupFailed(_logger, _modelName, _alias, "store", currentLabel, ex);
-            _predictor.Metrics.ReloadFailed("lookup");
-            return new ChampionReloadResult(ChampionReloadOutcome.Failed, null, $"looking up alias {_alias}: {ex.Message}");
-        }
-
-        if (version is null)
-        {
-            if (current is null)
-            {
-                ServingLog.NoChampion(_logger, _modelName, _alias);
-            }
-
-            return new ChampionReloadResult(ChampionReloadOutcome.NoChampion, null, $"model {_modelName} has no alias {_alias}");
-        }
-
-        if (current is not null && current.Version.ModelName == version.ModelName && current.Version.Version == version.Version)
-        {
-            return new ChampionReloadResult(ChampionReloadOutcome.Unchanged, version, $"{version.Label} is serving");
-        }
-
-        if (_rejected == (version.ModelName, version.Version, version.ArtifactSha256))
-        {
-            ServingLog.StillRejected(_logger, version.Label);
-            return new ChampionReloadResult(ChampionReloadOutcome.PreviouslyRejected, version, $"{version.Label} was rejected before");
-        }
-
-        var started = _time.GetTimestamp();
-        byte[] artifact;
-        try
-        {
-            artifact = await _store.DownloadArtifactAsync(version.ModelName, version.Version, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ModelArtifactIntegrityException ex)
-        {
-            // Versions are immutable: a checksum mismatch will not heal, so do not retry it every poll.
-            return Reject(version, "checksum", currentLabel, ex, remember: true);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // A download can fail for passing reasons: try again at the next poll.
-            return Reject(version, "download", currentLabel, ex, remember: false);
-        }
-
-        CtrModel model;
-        try
-        {
-            model = CtrModel.Load(artifact, _ml.MLContext);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return Reject(version, "corrupt", currentLabel, ex, remember: true);
-        }
-
-        var layout = _predictor.Schema;
-        if (layout is not null && !SchemaLayout.SameFields(layout, model.Schema))
-        {
-            var difference = SchemaLayout.Difference(layout, model.Schema);
-            model.Dispose();
-            return Reject(version, "schema", currentLabel, new InvalidDataException($"schema mismatch: {difference}"), remember: true);
-        }
-
-        if (Warm(model) is { } warmupError)
-        {
-            model.Dispose();
-            return Reject(version, "warmup", currentLabel, new InvalidDataException(warmupError), remember: true);
-        }
-
-        var previous = _predictor.Publish(model, version, _time.GetUtcNow());
-
-        // In-flight predictions may still hold the previous model; dispose it one swap later, not now.
-        _retired?.Dispose();
-        _retired = previous;
-        _rejected = null;
-        _predictor.Metrics.Reloaded();
-        ServingLog.ChampionLoaded(_logger, version.Label, version.ArtifactSha256, (long)_time.GetElapsedTime(started).TotalMilliseconds, currentLabel);
-        return new ChampionReloadResult(ChampionReloadOutcome.Loaded, version, $"{version.Label} is serving");
-    }
-
-    private ChampionReloadResult Reject(ModelVersion version, string reason, string current, Exception exception, bool remember)
-    {
-        if (remember)
-        {
-            _rejected = (version.ModelName, version.Version, version.ArtifactSha256);
-        }
-
-        ServingLog.ChampionRejected(_logger, version.Label, reason, current, exception);
-        _predictor.Metrics.ReloadFailed(reason);
-        return new ChampionReloadResult(ChampionReloadOutcome.Failed, version, $"{version.Label} rejected ({reason}): {exception.Message}");
-    }
-
-    /// <summary>Scores warm-up impressions (all fields missing, then all set); returns why the model is unfit, or null.</summary>
-    private string? Warm(CtrModel model)
-    {
-        try
-        {
-            var empty = new Impression(model.Schema);
-            var full = new Impression(model.Schema);
-            for (var i = 0; i < model.Schema.NumericFields.Count; i++)
-            {
-                full.SetNumeric(i, i + 1);
-            }
-
-            for (var i = 0; i < model.Schema.CategoricalFields.Count; i++)
-            {
-                full.SetCategorical(i, "warmup" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            if (model.Schema.Timestamp is not null)
-            {
-                full.SetTimestamp(_time.GetUtcNow());
-            }
-
-            for (var i = 0; i < _options.WarmupPredictions; i++)
-            {
-                var p = model.Predict((i & 1) == 0 ? empty : full);
-                if (!float.IsFinite(p) || p is < 0 or > 1)
-                {
-                    return $"warm-up prediction {i} was {p}, not a probability";
-                }
-            }
-
-            return null;
-        }
-        catch (Exception ex)
-        {
-            Debug.WriteLine(ex);
-            return $"warm-up prediction threw {ex.GetType().Name}: {ex.Message}";
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _follower.FollowAsync(_pollInterval, stoppingToken);
 }

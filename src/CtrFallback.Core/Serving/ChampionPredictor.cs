@@ -8,7 +8,7 @@ namespace CtrFallback.Serving;
 /// swapped in. The model is one volatile reference, so a swap is atomic and an in-flight prediction finishes on the
 /// model it started with.
 /// </summary>
-internal sealed class ChampionPredictor : ICtrPredictor, IDisposable
+internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, IDisposable
 {
     private volatile ServingState? _state;
     private volatile FeatureSchema? _layout;
@@ -113,6 +113,16 @@ internal sealed class ChampionPredictor : ICtrPredictor, IDisposable
         var previous = Interlocked.Exchange(ref _state, new ServingState(model, new ServingModelInfo(version, loadedAt)));
         return previous?.Model;
     }
+
+    ModelVersion? IAliasFollowerTarget.CurrentVersion => CurrentModel?.Version;
+
+    FeatureSchema? IAliasFollowerTarget.Layout => Schema;
+
+    CtrModel? IAliasFollowerTarget.Publish(CtrModel model, ModelVersion version, DateTimeOffset loadedAt) => Publish(model, version, loadedAt);
+
+    void IAliasFollowerTarget.Reloaded() => Metrics.Reloaded();
+
+    void IAliasFollowerTarget.ReloadFailed(string reason) => Metrics.ReloadFailed(reason);
 
     public void Dispose() => Metrics.Dispose();
 

@@ -167,34 +167,90 @@ internal sealed class UriModelLoader : PollingModelLoader
     }
 }
 
-/// <summary>Follows a model store alias: when it points at a new version, downloads it (the store verifies SHA-256) and loads it.</summary>
-internal sealed class ModelStoreLoader : PollingModelLoader
+/// <summary>
+/// A prediction engine pool's model that follows a model store alias through the one <see cref="AliasFollower"/> (the
+/// same checks as <see cref="ICtrPredictor"/>: SHA-256, load, layout, warm-up; a bad version keeps the old model).
+/// </summary>
+internal sealed class ModelStoreLoader : ModelLoader, IAliasFollowerTarget, IDisposable
 {
-    private readonly IModelStore _store;
-    private readonly string _modelName;
-    private readonly string _alias;
-    private (int Version, string Sha256)? _loaded;
+    private readonly AliasFollower _follower;
+    private readonly TimeSpan _period;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private readonly string _source;
+    private CancellationTokenSource _changed = new();
+    private volatile ServedModel? _served;
+    private FeatureSchema? _layout;
+    private Task? _loop;
 
     public ModelStoreLoader(MLContext ml, IModelStore store, string modelName, string alias, TimeSpan period, TimeProvider time, ILogger logger)
-        : base(ml, time, period, logger)
     {
-        (_store, _modelName, _alias) = (store, modelName, alias);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(period, TimeSpan.Zero);
+        _period = period;
+        _source = $"model store {modelName}@{alias}";
+        _follower = new AliasFollower(store, this, modelName, alias, ml, ServingOptions.DefaultWarmupPredictions, time, logger);
     }
 
-    protected override string Source => $"model store {_modelName}@{_alias}";
+    ModelVersion? IAliasFollowerTarget.CurrentVersion => _served?.Version;
 
-    protected override async Task<ITransformer?> FetchIfChangedAsync(CancellationToken cancellationToken)
+    FeatureSchema? IAliasFollowerTarget.Layout => _layout;
+
+    /// <summary>Starts following; the first check runs at once.</summary>
+    public void Start() => _loop ??= Task.Run(() => _follower.FollowAsync(_period, _stop.Token));
+
+    public override IChangeToken GetReloadToken()
     {
-        var version = await _store.GetVersionByAliasAsync(_modelName, _alias, cancellationToken).ConfigureAwait(false);
-        if (version is null || _loaded == (version.Version, version.ArtifactSha256))
+        lock (_lock)
         {
-            return null;
+            return new CancellationChangeToken(_changed.Token);
+        }
+    }
+
+    public override ITransformer GetModel() => _served?.Model.Transformer ?? throw new ModelNotReadyException($"No model has been loaded from {_source} yet.");
+
+    public override Task ReloadAsync(CancellationToken cancellationToken = default) => _follower.ReloadAsync(cancellationToken);
+
+    CtrModel? IAliasFollowerTarget.Publish(CtrModel model, ModelVersion version, DateTimeOffset loadedAt)
+    {
+        CancellationTokenSource fired;
+        ServedModel? previous;
+        lock (_lock)
+        {
+            _layout ??= model.Schema;
+            previous = _served;
+            _served = new ServedModel(model, version);
+            fired = _changed;
+            _changed = new CancellationTokenSource();
         }
 
-        var bytes = await _store.DownloadArtifactAsync(version.ModelName, version.Version, cancellationToken).ConfigureAwait(false);
-        var model = ArtifactTransformer.Load(Ml, bytes);
-        _loaded = (version.Version, version.ArtifactSha256);
-        ServingLog.LoaderLoaded(Logger, Source, version.Label);
-        return model;
+        fired.Cancel();
+        fired.Dispose();
+        return previous?.Model;
     }
+
+    void IAliasFollowerTarget.Reloaded()
+    {
+    }
+
+    void IAliasFollowerTarget.ReloadFailed(string reason)
+    {
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try
+        {
+            _loop?.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+
+        _stop.Dispose();
+        _changed.Dispose();
+        _follower.Dispose();
+    }
+
+    private sealed record ServedModel(CtrModel Model, ModelVersion Version);
 }

@@ -26,5 +26,8 @@ public sealed class ServingOptions
     /// <summary>Predictions made on a newly loaded model before it is swapped in, so the first real request does not pay for JIT and cache misses.</summary>
     /// <value>The default is 2,000; between 1 and 1,000,000.</value>
     [Range(1, 1_000_000)]
-    public int WarmupPredictions { get; set; } = 2_000;
+    public int WarmupPredictions { get; set; } = DefaultWarmupPredictions;
+
+    /// <summary>The default of <see cref="WarmupPredictions"/>.</summary>
+    internal const int DefaultWarmupPredictions = 2_000;
 }
