@@ -50,6 +50,15 @@ catch (OperationCanceledException)
 }
 catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or FileNotFoundException or ModelStoreException or InvalidDataException or ChampionChangeException or Microsoft.Extensions.Options.OptionsValidationException or HttpRequestException)
 {
-    Console.Error.WriteLine($"ctrfallback {args[0]}: {ex.Message}");
+    Console.Error.WriteLine($"ctrfallback {args[0]}: {ex.Message}{Hint(ex)}");
     return 1;
 }
+
+// The libraries name their options; the CLI says which of its flags sets each.
+static string Hint(Exception ex) => ex switch
+{
+    ChampionChangeException when ex.Message.Contains("with force", StringComparison.Ordinal) => " (ctrfallback promote --force)",
+    ClickLogFormatException { MalformedCount: > 0 } => " (raise the limit with --max-malformed)",
+    ClickLogSchemaException when ex.Message.StartsWith("Unknown log format", StringComparison.Ordinal) => " (--schema FILE)",
+    _ => string.Empty,
+};

@@ -151,7 +151,7 @@ public sealed class TrainingJobTests : IDisposable
 
         var refused = () => Champion.PromoteAsync(2);
 
-        await refused.Should().ThrowAsync<ChampionChangeException>().WithMessage("*failed the promotion gate*--force*");
+        await refused.Should().ThrowAsync<ChampionChangeException>().WithMessage("*failed the promotion gate*with force*");
         (await Champion.PromoteAsync(2, force: true)).Version.Version.Should().Be(2);
     }
 

@@ -70,7 +70,7 @@ public sealed record ClickLogSchema
     {
         "criteo" => Criteo,
         "avazu" => Avazu,
-        _ => throw new ClickLogSchemaException($"Unknown log format '{name}': use 'criteo', 'avazu', or a schema file (--schema FILE)."),
+        _ => throw new ClickLogSchemaException($"Unknown log format '{name}': use 'criteo', 'avazu', or a schema file."),
     };
 
     /// <summary>Reads a schema from its JSON text and validates it.</summary>

@@ -25,15 +25,22 @@ public static class CtrFallbackServiceCollectionExtensions
     public static ICtrFallbackBuilder AddCtrFallback(this IServiceCollection services, Action<TrainingOptions>? configureTraining = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var training = services.AddOptions<TrainingOptions>().ValidateDataAnnotations().ValidateOnStart();
         if (configureTraining is not null)
         {
-            training.Configure(configureTraining);
+            services.Configure(configureTraining);
         }
 
-        services.AddOptions<CtrFallbackOptions>().ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<PromotionGateOptions>().ValidateDataAnnotations().ValidateOnStart();
+        // Validators once only: a second call must not repeat every error.
+        if (!services.Any(d => d.ServiceType == typeof(CtrFallbackMarker)))
+        {
+            services.AddSingleton<CtrFallbackMarker>();
+            services.AddOptions<TrainingOptions>().ValidateDataAnnotations().ValidateOnStart();
+            services.AddOptions<CtrFallbackOptions>().ValidateDataAnnotations().ValidateOnStart();
+            services.AddOptions<PromotionGateOptions>().ValidateDataAnnotations().ValidateOnStart();
+        }
+
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new TrainingTelemetry(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<ICtrTrainer, CtrTrainer>();
         services.TryAddSingleton<IPromotionGate, PromotionGate>();
         services.TryAddSingleton<IDeploymentTrigger, NoOpDeploymentTrigger>();
@@ -96,6 +103,8 @@ public static class CtrFallbackServiceCollectionExtensions
     }
 
     private sealed class FileModelStoreValidationMarker;
+
+    private sealed class CtrFallbackMarker;
 
     private sealed class CtrFallbackBuilder(IServiceCollection services) : ICtrFallbackBuilder
     {

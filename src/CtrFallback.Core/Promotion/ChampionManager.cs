@@ -19,6 +19,15 @@ public interface IChampionManager
     /// <param name="cancellationToken">Cancels the call before the alias moves.</param>
     /// <exception cref="ChampionChangeException">There is no champion, or no earlier champion to go back to.</exception>
     Task<ChampionChange> RollbackAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Points the champion alias at a candidate the training batch has just registered and the gate passed, and triggers
+    /// a rollout. The alias move runs to its end once started; only the trigger observes cancellation.
+    /// </summary>
+    /// <param name="previousChampion">The champion the candidate was judged against, if any.</param>
+    /// <param name="version">The registered candidate.</param>
+    /// <param name="cancellationToken">Cancels the wait for the rollout.</param>
+    Task<ChampionChange> PromoteCandidateAsync(int? previousChampion, int version, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A champion alias move and the rollout it triggered.</summary>
@@ -57,6 +66,7 @@ internal sealed partial class ChampionManager(
     IDeploymentTrigger trigger,
     IOptions<CtrFallbackOptions> options,
     TimeProvider timeProvider,
+    TrainingTelemetry telemetry,
     ILogger<ChampionManager>? logger = null) : IChampionManager
 {
     private readonly ILogger _logger = logger ?? NullLogger<ChampionManager>.Instance;
@@ -69,7 +79,7 @@ internal sealed partial class ChampionManager(
         if (target.Gate is { Passed: false } && !force)
         {
             throw new ChampionChangeException(
-                $"{model}/{version} failed the promotion gate ({string.Join("; ", target.Gate.Criteria.Where(c => !c.Passed).Select(c => c.Reason))}); use --force to promote it anyway.");
+                $"{model}/{version} failed the promotion gate ({string.Join("; ", target.Gate.Criteria.Where(c => !c.Passed).Select(c => c.Reason))}); promote it with force to override the gate.");
         }
 
         var current = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false);
@@ -100,18 +110,21 @@ internal sealed partial class ChampionManager(
         return await MoveAsync(current.Version, previous.Version, "rollback", cancellationToken).ConfigureAwait(false);
     }
 
+    public Task<ChampionChange> PromoteCandidateAsync(int? previousChampion, int version, CancellationToken cancellationToken = default) =>
+        MoveAsync(previousChampion, version, "train", cancellationToken);
+
     /// <summary>
     /// Points the champion alias at <paramref name="to"/>, records the promotion on its tags and runs the trigger. The
     /// store writes run to their end whatever the token says (callers check it before): an alias move is never left
     /// half-recorded. Only the trigger (which may wait for a rollout) observes cancellation.
     /// </summary>
-    internal async Task<ChampionChange> MoveAsync(int? from, int to, string kind, CancellationToken cancellationToken)
+    private async Task<ChampionChange> MoveAsync(int? from, int to, string kind, CancellationToken cancellationToken)
     {
         var (model, alias) = (options.Value.ModelName, options.Value.ChampionAlias);
         await store.SetAliasAsync(model, alias, to, CancellationToken.None).ConfigureAwait(false);
         await store.SetVersionTagAsync(model, to, ModelTags.PromotedAt, timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
         await store.SetVersionTagAsync(model, to, ModelTags.RolledBack, "false", CancellationToken.None).ConfigureAwait(false);
-        CtrFallbackTelemetry.AliasMoves.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        telemetry.AliasMoves.Add(1, new KeyValuePair<string, object?>("kind", kind));
         LogMoved(_logger, model, alias, from, to, kind);
         var version = await store.GetVersionAsync(model, to, CancellationToken.None).ConfigureAwait(false)
             ?? throw new ChampionChangeException($"{model}/{to} vanished after the alias moved.");

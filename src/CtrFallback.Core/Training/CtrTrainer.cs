@@ -197,7 +197,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         if (share > options.Value.MaxMalformedFraction)
         {
             throw new ClickLogFormatException(
-                string.Create(CultureInfo.InvariantCulture, $"{malformed.Count:N0} of {total:N0} rows ({share * 100:F2}%) are malformed, more than the {options.Value.MaxMalformedFraction * 100:F2}% allowed (--max-malformed). First ones:{Environment.NewLine}{examples}"))
+                string.Create(CultureInfo.InvariantCulture, $"{malformed.Count:N0} of {total:N0} rows ({share * 100:F2}%) are malformed, more than the {options.Value.MaxMalformedFraction * 100:F2}% allowed (Training:MaxMalformedFraction). First ones:{Environment.NewLine}{examples}"))
             {
                 Examples = malformed.First,
                 MalformedCount = malformed.Count,

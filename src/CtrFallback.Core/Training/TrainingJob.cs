@@ -47,9 +47,10 @@ internal sealed partial class TrainingJob(
     ICtrTrainer trainer,
     IPromotionGate gate,
     IModelStore store,
-    ChampionManager champions,
+    IChampionManager champions,
     IOptions<CtrFallbackOptions> options,
     TimeProvider timeProvider,
+    TrainingTelemetry telemetry,
     ILogger<TrainingJob>? logger = null) : ITrainingJob
 {
     private readonly ILogger _logger = logger ?? NullLogger<TrainingJob>.Instance;
@@ -69,11 +70,11 @@ internal sealed partial class TrainingJob(
             var training = await trainer.TrainAsync(request.Schema, request.Files, championArtifact, progress, cancellationToken).ConfigureAwait(false);
             foreach (var (stage, duration) in training.Stages)
             {
-                CtrFallbackTelemetry.StageDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("stage", stage));
+                telemetry.StageDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("stage", stage));
             }
 
-            CtrFallbackTelemetry.RowsRead.Add(training.Rows);
-            CtrFallbackTelemetry.RowsMalformed.Add(training.MalformedRows);
+            telemetry.RowsRead.Add(training.Rows);
+            telemetry.RowsMalformed.Add(training.MalformedRows);
 
             var decision = await gate.EvaluateAsync(
                 new GateInput(training.Evaluation.Metrics, training.ChampionEvaluation?.Metrics, champion?.Version), cancellationToken).ConfigureAwait(false);
@@ -105,17 +106,17 @@ internal sealed partial class TrainingJob(
             if (decision.Passed)
             {
                 // The version is committed: the alias move runs to its end even if cancellation arrives now.
-                var change = await champions.MoveAsync(champion?.Version, version.Version, "train", cancellationToken).ConfigureAwait(false);
+                var change = await champions.PromoteCandidateAsync(champion?.Version, version.Version, cancellationToken).ConfigureAwait(false);
                 (version, deployment) = (change.Version, change.Deployment);
             }
 
-            CtrFallbackTelemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
-            CtrFallbackTelemetry.StageDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "total"));
+            telemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
+            telemetry.StageDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "total"));
             return new TrainingJobResult(training, decision, version, decision.Passed, champion?.Version, deployment);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            CtrFallbackTelemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            telemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
             LogFailed(_logger, ex.Message);
             throw;
         }
@@ -134,20 +135,37 @@ internal sealed partial class TrainingJob(
     private static partial void LogFailed(ILogger logger, string reason);
 }
 
-/// <summary>CtrFallback's instruments on the <c>CtrFallback</c> meter, for OpenTelemetry or Prometheus exporters.</summary>
-internal static class CtrFallbackTelemetry
+/// <summary>
+/// The training batch's and champion manager's instruments on the <c>CtrFallback</c> meter, created through the host's
+/// <see cref="IMeterFactory"/> (so they are scoped to it and tests can listen to their own), or on a meter of its own
+/// when there is no factory.
+/// </summary>
+internal sealed class TrainingTelemetry : IDisposable
 {
     public const string MeterName = "CtrFallback";
 
-    private static readonly Meter Meter = new(MeterName);
+    private readonly Meter _meter;
 
-    public static readonly Histogram<double> StageDuration = Meter.CreateHistogram<double>("ctrfallback.training.stage.duration", "s", "Duration of a training batch stage (load, train, evaluate, total).");
+    public TrainingTelemetry(IMeterFactory? meterFactory = null)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        StageDuration = _meter.CreateHistogram<double>("ctrfallback.training.stage.duration", "s", "Duration of a training batch stage (load, train, evaluate, total).");
+        RowsRead = _meter.CreateCounter<long>("ctrfallback.training.rows", "{row}", "Well-formed click-log rows read by training batches.");
+        RowsMalformed = _meter.CreateCounter<long>("ctrfallback.training.rows.malformed", "{row}", "Malformed click-log rows counted by training batches.");
+        Runs = _meter.CreateCounter<long>("ctrfallback.training.runs", "{run}", "Training batches by outcome (promoted, rejected, failed).");
+        AliasMoves = _meter.CreateCounter<long>("ctrfallback.alias.moves", "{move}", "Champion alias moves by kind (train, promote, rollback).");
+    }
 
-    public static readonly Counter<long> RowsRead = Meter.CreateCounter<long>("ctrfallback.training.rows", "{row}", "Well-formed click-log rows read by training batches.");
+    public Histogram<double> StageDuration { get; }
 
-    public static readonly Counter<long> RowsMalformed = Meter.CreateCounter<long>("ctrfallback.training.rows.malformed", "{row}", "Malformed click-log rows counted by training batches.");
+    public Counter<long> RowsRead { get; }
 
-    public static readonly Counter<long> Runs = Meter.CreateCounter<long>("ctrfallback.training.runs", "{run}", "Training batches by outcome (promoted, rejected, failed).");
+    public Counter<long> RowsMalformed { get; }
 
-    public static readonly Counter<long> AliasMoves = Meter.CreateCounter<long>("ctrfallback.alias.moves", "{move}", "Champion alias moves by kind (train, promote, rollback).");
+    public Counter<long> Runs { get; }
+
+    public Counter<long> AliasMoves { get; }
+
+    /// <summary>Disposes a meter of its own; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose() => _meter.Dispose();
 }
