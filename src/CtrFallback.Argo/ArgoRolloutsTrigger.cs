@@ -7,6 +7,8 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace CtrFallback.Argo;
 
@@ -16,7 +18,8 @@ namespace CtrFallback.Argo;
 /// </summary>
 /// <remarks>
 /// KubernetesClient owns its HttpClient (TLS and credentials come from the kubeconfig), so it cannot be an
-/// IHttpClientFactory typed client; transient failures are retried here instead, on the injected TimeProvider.
+/// IHttpClientFactory typed client with resilience handlers; its calls go through a Polly v8 retry pipeline instead,
+/// on the injected TimeProvider.
 /// </remarks>
 internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
 {
@@ -24,11 +27,14 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
     internal const string Version = "v1alpha1";
     internal const string Plural = "rollouts";
 
+    private static readonly ResiliencePropertyKey<string> VerbKey = new("ctrfallback.argo.verb");
+
     private readonly ArgoRolloutsOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Kubernetes _client;
     private readonly string _credentialSource;
+    private readonly ResiliencePipeline _retry;
 
     public ArgoRolloutsTrigger(
         IOptions<ArgoRolloutsOptions> options,
@@ -54,6 +60,28 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
         }
 
         _client = new Kubernetes(config);
+
+        // Transient failures (5xx, 429, connection errors, HttpClient's own timeout) are retried with doubling delays.
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (_options.MaxRetryAttempts > 0)
+        {
+            pipeline.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+                MaxRetryAttempts = _options.MaxRetryAttempts,
+                Delay = _options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                OnRetry = args =>
+                {
+                    args.Context.Properties.TryGetValue(VerbKey, out var verb);
+                    Log.TransientFailure(_logger, args.Outcome.Exception!, verb ?? "call", Namespace, RolloutName, args.AttemptNumber + 1, args.RetryDelay);
+                    return default;
+                },
+            });
+        }
+
+        _retry = pipeline.Build();
     }
 
     private string Namespace => _options.Namespace;
@@ -152,34 +180,30 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
         return new DeploymentResult(DeploymentStatus.Failed, message);
     }
 
-    /// <summary>Calls the API, retrying transient failures (5xx, 429, connection errors) with doubling delays.</summary>
+    /// <summary>Calls the API through the retry pipeline.</summary>
     /// <exception cref="KubernetesCallException">The call was refused, or kept failing; the message says why in words.</exception>
     private async Task<T> CallAsync<T>(string verb, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(VerbKey, verb);
+        try
         {
-            try
-            {
-                return await call(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsTransient(ex, cancellationToken))
-            {
-                if (attempt > _options.MaxRetryAttempts)
-                {
-                    throw new KubernetesCallException(
-                        $"The Kubernetes API kept failing to {verb} {Group}/{Plural} '{RolloutName}' in namespace '{Namespace}' " +
-                        $"({attempt} attempts): {Describe(ex)}",
-                        ex);
-                }
-
-                var delay = _options.RetryDelay * Math.Pow(2, attempt - 1);
-                Log.TransientFailure(_logger, ex, verb, Namespace, RolloutName, attempt, delay);
-                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException ex)
-            {
-                throw new KubernetesCallException(Refusal(verb, ex), ex);
-            }
+            return await _retry.ExecuteAsync(async ctx => await call(ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex, cancellationToken))
+        {
+            throw new KubernetesCallException(
+                $"The Kubernetes API kept failing to {verb} {Group}/{Plural} '{RolloutName}' in namespace '{Namespace}' " +
+                $"({_options.MaxRetryAttempts + 1} attempts): {Describe(ex)}",
+                ex);
+        }
+        catch (HttpOperationException ex)
+        {
+            throw new KubernetesCallException(Refusal(verb, ex), ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
