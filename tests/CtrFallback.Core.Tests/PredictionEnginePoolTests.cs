@@ -205,7 +205,7 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
     {
         var store = new InMemoryModelStore();
         await store.RegisterAsync("ctr", fixture.First);
-        using var provider = Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
+        using var provider = FollowingStore(store);
         var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
 
         await pool.ReloadAsync("ctr");
@@ -228,7 +228,7 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
         // a sound one, and is not downloaded again at every poll.
         var store = new InMemoryModelStore();
         await store.RegisterAsync("ctr", fixture.First);
-        using var provider = Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
+        using var provider = FollowingStore(store);
         var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
         await pool.ReloadAsync("ctr");
         var first = pool.GetModel("ctr");
@@ -242,6 +242,10 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
     }
 
     public void Dispose() => _directory.Dispose();
+
+    /// <summary>A pool whose "ctr" model follows the store's champion, checked only on demand.</summary>
+    private static ServiceProvider FollowingStore(InMemoryModelStore store) =>
+        Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
 
     /// <summary>rename(2) of a symlink over another, as kubelet does (File.Move follows the link and refuses directories).</summary>
     private static void RenameOver(string source, string target)

@@ -162,23 +162,8 @@ public sealed class TrainingInputTests : IDisposable
     public async Task Train_WithTimestamp_HoldsOutTheMostRecentHoursEvenWhenRowsAreNotSorted()
     {
         // Hours 0..9, written newest first: a "last rows" split would hold out the oldest hour.
-        var schema = ClickLogSchema.Parse("""
-            { "separator": ",", "hasHeader": true, "label": "click", "categorical": ["site"], "numeric": ["n"],
-              "timestamp": { "column": "hour", "format": "yyMMddHH" }, "hashBits": 12 }
-            """);
-        var random = new Random(3);
-        var rows = new List<string> { "hour,click,site,n" };
-        for (var hour = 9; hour >= 0; hour--)
-        {
-            for (var i = 0; i < 200; i++)
-            {
-                var site = random.Next(5);
-                var click = random.NextDouble() < 0.1 + (0.1 * site) ? 1 : 0;
-                rows.Add($"261101{hour:00},{click},s{site},{random.Next(10)}");
-            }
-        }
-
-        var path = _dir.Write("timed.csv", string.Join("\n", rows));
+        var schema = HourlyClickLog.Schema;
+        var path = _dir.Write("timed.csv", HourlyClickLog.Text(new Random(3), Enumerable.Range(0, 10).Reverse().Select(h => $"261101{h:00}"), 200));
 
         var result = await new CtrTrainer(Options.Create(new TrainingOptions { HoldoutFraction = 0.2 }), TimeProvider.System)
             .TrainAsync(schema, [path]);

@@ -173,19 +173,8 @@ public sealed class TrustedTrainingTests : IDisposable
     public async Task Train_OnAOneHourLog_HoldsOutTheLastTenthInFileOrder()
     {
         // A one-hour extract: every row carries the same hour, so only file order can tell recent from old.
-        var schema = ClickLogSchema.Parse("""
-            { "separator": ",", "hasHeader": true, "label": "click", "categorical": ["site"], "numeric": ["n"],
-              "timestamp": { "column": "hour", "format": "yyMMddHH" }, "hashBits": 12 }
-            """);
-        var random = new Random(7);
-        var rows = new List<string> { "hour,click,site,n" };
-        for (var i = 0; i < 9_000; i++)
-        {
-            var site = random.Next(5);
-            rows.Add($"26110114,{(random.NextDouble() < 0.1 + (0.1 * site) ? 1 : 0)},s{site},{random.Next(10)}");
-        }
-
-        var path = _dir.Write("one-hour.csv", string.Join('\n', rows));
+        var schema = HourlyClickLog.Schema;
+        var path = _dir.Write("one-hour.csv", HourlyClickLog.Text(new Random(7), ["26110114"], 9_000));
 
         var result = await TrainAsync(new TrainingOptions(), schema, path);
 

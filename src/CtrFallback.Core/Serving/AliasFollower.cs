@@ -4,6 +4,26 @@ using Microsoft.ML;
 
 namespace CtrFallback.Serving;
 
+/// <summary>The poll loop of every serving loader: check at once, then after each period, until stopped.</summary>
+internal static class PollLoop
+{
+    public static async Task RunAsync(Func<CancellationToken, Task> check, TimeSpan period, TimeProvider time, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await check(stoppingToken).ConfigureAwait(false);
+                await Task.Delay(period, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+}
+
 /// <summary>Where a followed alias's models go: the in-process predictor, or a prediction engine pool's loader.</summary>
 internal interface IAliasFollowerTarget
 {
@@ -63,21 +83,8 @@ internal sealed class AliasFollower : IDisposable
     }
 
     /// <summary>Checks the alias at once, then every <paramref name="period"/>, until <paramref name="stoppingToken"/> fires.</summary>
-    public async Task FollowAsync(TimeSpan period, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ReloadAsync(stoppingToken).ConfigureAwait(false);
-                await Task.Delay(period, _time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
+    public Task FollowAsync(TimeSpan period, CancellationToken stoppingToken) =>
+        PollLoop.RunAsync(ReloadAsync, period, _time, stoppingToken);
 
     public void Dispose()
     {

@@ -101,18 +101,7 @@ internal abstract class PollingModelLoader : ModelLoader, IDisposable
     private async Task PollForeverAsync(CancellationToken stop)
     {
         await Task.Yield();
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await ReloadAsync(stop).ConfigureAwait(false);
-                await Task.Delay(_period, _time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-        }
+        await PollLoop.RunAsync(ReloadAsync, _period, _time, stop).ConfigureAwait(false);
     }
 }
 

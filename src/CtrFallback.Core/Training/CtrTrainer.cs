@@ -51,7 +51,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         }
 
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken);
+        Directory.CreateDirectory(temp);
+        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes);
         CheckMalformed(reader);
         if (log.TrainingRows == 0 || log.HoldoutRows == 0)
         {

@@ -38,6 +38,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     private long _cutRow = long.MaxValue;
     private int[] _holdout = [];
     private float[] _scales = [];
+    private long _memoryBudget = long.MaxValue;
 
     private FeaturizedLog(string path, FeatureHasher hasher)
     {
@@ -56,6 +57,9 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
     /// <summary>Bytes of the featurized file.</summary>
     public long FileBytes => Rows * _rowSize;
+
+    /// <summary>Whether the file is larger than the memory budget, so every scan releases the pages it has passed.</summary>
+    public bool IsBounded => FileBytes > _memoryBudget;
 
     public long Rows { get; private set; }
 
@@ -82,11 +86,12 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         Func<ClickLogRow, float>? championScorer,
         string directory,
         Action<long>? progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        long memoryBudgetBytes = long.MaxValue)
     {
         var hasher = new FeatureHasher(schema);
         var path = Path.Combine(directory, $"ctrfallback-{Guid.NewGuid():N}.features");
-        var log = new FeaturizedLog(path, hasher);
+        var log = new FeaturizedLog(path, hasher) { _memoryBudget = memoryBudgetBytes };
         try
         {
             log.Write(reader, championScorer, progress, cancellationToken);
@@ -136,8 +141,10 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     {
         var keepBelow = (ulong)(negativeSampleRate * ulong.MaxValue);
         var rows = new List<int>((int)Math.Min(int.MaxValue, TrainingRows));
+        var scan = new Scan(this);
         for (var row = 0; row < Rows; row++)
         {
+            scan.Passed(row);
             if (IsHoldout(row) || (negativeSampleRate < 1 && !Label(row) && Split(row) >= keepBelow))
             {
                 continue;
@@ -145,6 +152,8 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
             rows.Add(row);
         }
+
+        scan.Done();
 
         return [.. rows];
     }
@@ -157,12 +166,15 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     {
         var labels = new bool[_holdout.Length];
         var champion = new float[_holdout.Length];
+        var scan = new Scan(this);
         for (var k = 0; k < _holdout.Length; k++)
         {
+            scan.Passed(_holdout[k]);
             labels[k] = Label(_holdout[k]);
             champion[k] = MemoryMarshal.Read<float>(RowSpan(_holdout[k]).Slice(9, 4));
         }
 
+        scan.Done();
         return (labels, champion);
     }
 
@@ -356,8 +368,10 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
             var need = target - above;
             var keys = new List<(long Seconds, long Row)>();
+            var keyScan = new Scan(this);
             for (long row = 0; row < Rows; row++)
             {
+                keyScan.Passed(row);
                 var seconds = Timestamp(row);
                 if (HourOf(seconds) == boundary)
                 {
@@ -365,6 +379,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
                 }
             }
 
+            keyScan.Done();
             keys.Sort();
             (_cutSeconds, _cutRow) = keys[(int)(keys.Count - Math.Min(need, keys.Count))];
             var tied = keys.Count(k => k.Seconds == _cutSeconds);
@@ -376,8 +391,10 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         }
 
         var holdout = new List<int>((int)target);
+        var scan = new Scan(this);
         for (var row = 0; row < Rows; row++)
         {
+            scan.Passed(row);
             if (IsHoldout(row))
             {
                 holdout.Add(row);
@@ -385,7 +402,36 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
             }
         }
 
+        scan.Done();
         _holdout = [.. holdout];
+    }
+
+    /// <summary>
+    /// A scan in ascending file order that, when the file is larger than the memory budget, drops the pages of each
+    /// chunk of rows once past it, so a pass over a large log keeps memory bounded as training passes do.
+    /// </summary>
+    internal struct Scan(FeaturizedLog log)
+    {
+        private const long ChunkRows = 1 << 16;
+        private long _released;
+
+        public void Passed(long row)
+        {
+            if (log.IsBounded && row - _released >= 2 * ChunkRows)
+            {
+                var end = row - ChunkRows;
+                log.Release(_released, end - _released);
+                _released = end;
+            }
+        }
+
+        public readonly void Done()
+        {
+            if (log.IsBounded)
+            {
+                log.Release(_released, log.Rows - _released);
+            }
+        }
     }
 
     private static partial class Native

@@ -121,8 +121,10 @@ internal sealed class LinearModel
             var indices = new int[width];
             var values = new float[width];
             var (from, to) = half == 0 ? (0, rows.Length / 2) : (rows.Length / 2, rows.Length);
+            var scan = new FeaturizedLog.Scan(log);
             for (var i = from; i < to; i++)
             {
+                scan.Passed(rows[i]);
                 var count = log.ReadSparse(rows[i], indices, values);
                 var score = Bias;
                 for (var k = 0; k < count; k++)
@@ -132,6 +134,8 @@ internal sealed class LinearModel
 
                 z[i] = -((Slope * score) + Offset);
             }
+
+            scan.Done();
         });
 
         return z;
