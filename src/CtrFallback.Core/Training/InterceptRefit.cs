@@ -31,10 +31,14 @@ internal static class InterceptRefit
         // z = -(slope * score + offset), so that p = sigmoid(z).
         var z = linear.Logits(log, rows, cancellationToken);
         double clicks = 0;
+        var scan = new FeaturizedLog.Scan(log);
         foreach (var row in rows)
         {
+            scan.Passed(row);
             clicks += log.Label(row) ? 1 : 0;
         }
+
+        scan.Done();
 
         var shift = 0.0;
         var halves = new (double Predicted, double Curvature)[2];
