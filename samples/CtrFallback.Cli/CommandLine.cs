@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace CtrFallback.Cli;
 
-/// <summary>A small `--name value` / `--flag` parser: enough for this sample, with errors a person can act on.</summary>
+/// <summary>
+/// A command's options as its handler reads them: <c>--name value</c> pairs and <c>--flag</c>s, typed on reading with
+/// errors a person can act on. System.CommandLine has already parsed them and refused unknown ones (see Commands.cs).
+/// </summary>
 internal sealed class CommandLine
 {
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
@@ -32,6 +35,33 @@ internal sealed class CommandLine
                 _options[arg] = null;
             }
         }
+    }
+
+    /// <summary>The options System.CommandLine parsed for a command, among those it declares.</summary>
+    public static CommandLine From(System.CommandLine.ParseResult parsed, IEnumerable<System.CommandLine.Option> declared)
+    {
+        var args = new List<string>();
+        foreach (var option in declared)
+        {
+            if (parsed.GetResult(option) is not { Implicit: false })
+            {
+                continue;
+            }
+
+            if (option is System.CommandLine.Option<bool> flag)
+            {
+                if (parsed.GetValue(flag))
+                {
+                    args.Add(option.Name);
+                }
+            }
+            else
+            {
+                args.Add($"{option.Name}={parsed.GetValue((System.CommandLine.Option<string>)option)}");
+            }
+        }
+
+        return new CommandLine(args);
     }
 
     public bool Flag(string name)

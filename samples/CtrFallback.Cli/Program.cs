@@ -1,25 +1,11 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using CtrFallback;
 using CtrFallback.Cli;
 
-var commands = new Dictionary<string, Func<CommandLine, CancellationToken, Task<int>>>(StringComparer.Ordinal)
-{
-    ["generate"] = GenerateCommand.RunAsync,
-    ["train"] = TrainCommand.RunAsync,
-    ["models"] = ModelCommands.ModelsAsync,
-    ["promote"] = ModelCommands.PromoteAsync,
-    ["rollback"] = ModelCommands.RollbackAsync,
-    ["predict"] = ModelCommands.PredictAsync,
-    ["quickstart"] = QuickstartCommand.RunAsync,
-    ["analyze"] = AnalyzeCommand.RunAsync,
-    ["report"] = ReportCommand.RunAsync,
-    ["bench"] = BenchCommand.RunAsync,
-};
-
-if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || !commands.TryGetValue(args[0], out var command))
-{
-    Console.Error.WriteLine(Usage.Text);
-    return args.Length == 0 || args[0] is "-h" or "--help" or "help" ? 0 : 2;
-}
+// System.CommandLine parses: per-command --help, unknown options and typos named (with suggestions), completions.
+// The commands read their parsed options through CommandLine, which also checks that each one reads all it declares.
+var root = Commands.Build();
 
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -33,24 +19,45 @@ using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Creat
     cancellation.Cancel();
 });
 
+var parsed = root.Parse(args);
+var name = parsed.CommandResult.Command == root ? "ctrfallback" : $"ctrfallback {parsed.CommandResult.Command.Name}";
+if (args.Length == 0)
+{
+    return await parsed.RootCommandResult.Command.Parse("--help").InvokeAsync(cancellationToken: cancellation.Token);
+}
+
+if (parsed.Errors.Count > 0)
+{
+    if (parsed.Action is ParseErrorAction errors)
+    {
+        errors.ShowHelp = false;
+        errors.ShowTypoCorrections = true;
+    }
+
+    parsed.Invoke();
+    Console.Error.WriteLine($"Run '{name} --help' for usage.");
+    return 2;
+}
+
 try
 {
-    return await command(new CommandLine(args[1..]), cancellation.Token);
+    // Our own Ctrl-C/SIGTERM handling (above) cancels the command, which cleans up and exits 130.
+    return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancellation.Token);
 }
 catch (UsageException ex)
 {
-    Console.Error.WriteLine($"ctrfallback {args[0]}: {ex.Message}");
-    Console.Error.WriteLine("Run 'ctrfallback --help' for usage.");
+    Console.Error.WriteLine($"{name}: {ex.Message}");
+    Console.Error.WriteLine($"Run '{name} --help' for usage.");
     return 2;
 }
 catch (OperationCanceledException)
 {
-    Console.Error.WriteLine($"ctrfallback {args[0]}: cancelled; nothing was changed.");
+    Console.Error.WriteLine($"{name}: cancelled; nothing was changed.");
     return 130;
 }
 catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or FileNotFoundException or ModelStoreException or InvalidDataException or ChampionChangeException or Microsoft.Extensions.Options.OptionsValidationException or HttpRequestException)
 {
-    Console.Error.WriteLine($"ctrfallback {args[0]}: {ex.Message}{Hint(ex)}");
+    Console.Error.WriteLine($"{name}: {ex.Message}{Hint(ex)}");
     return 1;
 }
 
