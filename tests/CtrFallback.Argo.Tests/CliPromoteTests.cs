@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Reflection;
 using System.Text.Json;
+using CtrFallback.Testing;
 
 namespace CtrFallback.Tests;
 
@@ -11,7 +10,7 @@ namespace CtrFallback.Tests;
 /// </summary>
 public sealed class CliPromoteTests : IAsyncLifetime
 {
-    private static readonly string Cli = typeof(CliPromoteTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
+    private static readonly string Cli = CliProcess.PathFrom(typeof(CliPromoteTests).Assembly);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "ctrfallback-cli-" + Guid.NewGuid().ToString("N"));
     private LoopbackKubernetesApiServer _server = null!;
     private TempKubeconfig _kubeconfig = null!;
@@ -73,23 +72,10 @@ public sealed class CliPromoteTests : IAsyncLifetime
         _server.Count("PATCH").Should().Be(1);
     }
 
-    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Cli);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Poll the Rollout quickly; the CLI reads every setting from CtrFallback__… environment variables too.
-        start.Environment["CtrFallback__Argo__PollInterval"] = "00:00:00.100";
-        start.Environment["CtrFallback__Argo__Timeout"] = "00:01:00";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    // Poll the Rollout quickly; the CLI reads every setting from CtrFallback__… environment variables too.
+    private static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => CliProcess.RunAsync(
+        Cli,
+        args,
+        TimeSpan.FromMinutes(3),
+        new Dictionary<string, string> { ["CtrFallback__Argo__PollInterval"] = "00:00:00.100", ["CtrFallback__Argo__Timeout"] = "00:01:00" });
 }

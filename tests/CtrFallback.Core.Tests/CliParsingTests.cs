@@ -1,12 +1,11 @@
-using System.Diagnostics;
-using System.Reflection;
+using CtrFallback.Testing;
 
 namespace CtrFallback.Tests;
 
 /// <summary>The `ctrfallback` process's command line, parsed by System.CommandLine: typos named, help per command, exit code 2 for usage.</summary>
 public sealed class CliParsingTests
 {
-    private static readonly string Cli = typeof(CliParsingTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
+    private static readonly string Cli = CliProcess.PathFrom(typeof(CliParsingTests).Assembly);
 
     [Fact]
     public async Task Train_WithAMistypedOption_NamesItSuggestsTheRealOneAndExitsTwo()
@@ -37,20 +36,5 @@ public sealed class CliParsingTests
         output.Should().Contain("'trian'").And.Contain("train");
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Cli);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => CliProcess.RunAsync(Cli, args, TimeSpan.FromMinutes(1));
 }

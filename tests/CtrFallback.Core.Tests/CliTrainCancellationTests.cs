@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Reflection;
+using CtrFallback.Testing;
 
 namespace CtrFallback.Tests;
 
@@ -9,7 +9,7 @@ namespace CtrFallback.Tests;
 /// </summary>
 public sealed class CliTrainCancellationTests : IDisposable
 {
-    private static readonly string Cli = typeof(CliTrainCancellationTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "CliPath").Value!;
+    private static readonly string Cli = CliProcess.PathFrom(typeof(CliTrainCancellationTests).Assembly);
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -28,13 +28,7 @@ public sealed class CliTrainCancellationTests : IDisposable
         var store = _dir.File("store");
 
         // A fit that would run for minutes: 10,000 passes, never checking for convergence.
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Cli, "train", "--data", log, "--store", store, "--temp-dir", temp, "--iterations", "10000", "--check-frequency", "1000", "--json" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(CliProcess.StartInfo(Cli, ["train", "--data", log, "--store", store, "--temp-dir", temp, "--iterations", "10000", "--check-frequency", "1000", "--json"]))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
 

@@ -204,12 +204,8 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
     public async Task FromModelStore_FollowsTheAlias_OnDemand()
     {
         var store = new InMemoryModelStore();
-        await store.RegisterAsync("ctr", fixture.First);
-        using var provider = FollowingStore(store);
-        var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
-
-        await pool.ReloadAsync("ctr");
-        var first = pool.GetModel("ctr");
+        var (provider, pool, first) = await FollowingStoreAsync(store);
+        using var owned = provider;
         await store.RegisterAsync("ctr", fixture.Second);
         await pool.ReloadAsync("ctr");
         var second = pool.GetModel("ctr");
@@ -227,11 +223,8 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
         // The pool follows through the same follower as ICtrPredictor: a version that cannot be loaded never replaces
         // a sound one, and is not downloaded again at every poll.
         var store = new InMemoryModelStore();
-        await store.RegisterAsync("ctr", fixture.First);
-        using var provider = FollowingStore(store);
-        var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
-        await pool.ReloadAsync("ctr");
-        var first = pool.GetModel("ctr");
+        var (provider, pool, first) = await FollowingStoreAsync(store);
+        using var owned = provider;
 
         await store.RegisterAsync("ctr", "not a model artifact"u8.ToArray());
         await pool.ReloadAsync("ctr");
@@ -243,9 +236,15 @@ public sealed class PredictionEnginePoolTests(ServingModelFixture fixture) : ICl
 
     public void Dispose() => _directory.Dispose();
 
-    /// <summary>A pool whose "ctr" model follows the store's champion, checked only on demand.</summary>
-    private static ServiceProvider FollowingStore(InMemoryModelStore store) =>
-        Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
+    /// <summary>A pool whose "ctr" model follows the store's champion (checked only on demand), loaded with the fixture's first model.</summary>
+    private async Task<(ServiceProvider Provider, PredictionEnginePool<PoolInput, PoolOutput> Pool, ITransformer First)> FollowingStoreAsync(InMemoryModelStore store)
+    {
+        await store.RegisterAsync("ctr", fixture.First);
+        var provider = Provider(b => b.FromModelStore("ctr", period: TimeSpan.FromHours(1)), s => s.AddSingleton<IModelStore>(store));
+        var pool = provider.GetRequiredService<PredictionEnginePool<PoolInput, PoolOutput>>();
+        await pool.ReloadAsync("ctr");
+        return (provider, pool, pool.GetModel("ctr"));
+    }
 
     /// <summary>rename(2) of a symlink over another, as kubelet does (File.Move follows the link and refuses directories).</summary>
     private static void RenameOver(string source, string target)
