@@ -1,13 +1,14 @@
 using CtrFallback.Data;
+using CtrFallback.Serving;
 using CtrFallback.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace CtrFallback.Serving;
+namespace CtrFallback.Tests;
 
 /// <summary>
 /// Scores whole click logs through ML.NET's own batch transform: the offline path, against which the
-/// hand-written serving path is checked.
+/// hand-written serving path is checked (a test helper: no host needs it).
 /// </summary>
 internal static class OfflineScorer
 {
