@@ -128,7 +128,7 @@ public sealed class TrustedTrainingTests : IDisposable
         using var reader = new Data.ClickLogReader(ClickLogSchema.Criteo, [log]);
         using var featurized = FeaturizedLog.Build(reader, ClickLogSchema.Criteo.ToFeatureSchema(), 0.1, null, _dir.Path, null, CancellationToken.None);
         var rows = featurized.TrainingRowIndices(1);
-        var view = new FeaturizedLogView(featurized, rows, long.MaxValue, CancellationToken.None);
+        var view = new FeaturizedLogView(featurized, rows, CancellationToken.None);
         var random = new Random(3);
 
         var first = Pass(view, random);

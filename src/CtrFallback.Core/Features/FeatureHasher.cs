@@ -172,8 +172,19 @@ internal sealed class FeatureHasher
     public int ToSparse(Span<int> hashed, ReadOnlySpan<float> dense, Span<int> indices, Span<float> values)
     {
         SmallSort.Sort(hashed);
+        return ToSparseSorted(hashed, dense, default, indices, values);
+    }
+
+    /// <summary>
+    /// <see cref="ToSparse"/> for indices already in ascending order (the featurized log stores them sorted), with
+    /// <paramref name="denseScales"/> applied to <paramref name="dense"/> when given (empty: already scaled).
+    /// </summary>
+    /// <returns>The number of entries written to <paramref name="indices"/> and <paramref name="values"/>.</returns>
+    public int ToSparseSorted(ReadOnlySpan<int> sortedHashed, ReadOnlySpan<float> dense, ReadOnlySpan<float> denseScales, Span<int> indices, Span<float> values)
+    {
+        // Hot path of every training pass: one merge of repeated indices, then the non-zero numerics.
         var count = 0;
-        foreach (var index in hashed)
+        foreach (var index in sortedHashed)
         {
             if (count > 0 && indices[count - 1] == index)
             {
@@ -188,10 +199,11 @@ internal sealed class FeatureHasher
 
         for (var i = 0; i < dense.Length; i++)
         {
-            if (dense[i] != 0)
+            var value = denseScales.IsEmpty ? dense[i] : dense[i] * denseScales[i];
+            if (value != 0)
             {
                 indices[count] = HashSpace + i;
-                values[count++] = dense[i];
+                values[count++] = value;
             }
         }
 

@@ -73,7 +73,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var ml = new MLContext(o.Seed);
 
         var trainingRows = log.TrainingRowIndices(o.NegativeSampleRate);
-        var train = new FeaturizedLogView(log, trainingRows, o.MaxInMemoryTrainingBytes, cancellationToken);
+        var train = new FeaturizedLogView(log, trainingRows, cancellationToken);
         var l2 = o.L2Regularization ?? (float)(10.0 / log.TrainingRows);
         var (estimator, parameters) = CreateTrainer(ml, o, l2);
         parameters["trainingData"] = train.IsWindowed ? "windowed" : "mapped";
@@ -101,8 +101,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         cancellationToken.ThrowIfCancellationRequested();
         if (o.Trainer is CtrTrainerKind.Sdca or CtrTrainerKind.Sgd)
         {
-            var schemaSource = new FeaturizedLogView(log, trainingRows[..1], long.MaxValue, cancellationToken);
-            (model, var shift) = InterceptRefit.Apply(ml, model, log, trainingRows, schemaSource, cancellationToken);
+            var schemaSource = new FeaturizedLogView(log, trainingRows[..1], cancellationToken);
+            (model, var shift) = InterceptRefit.Apply(ml, model, log, trainingRows, log.TrainingPositives, schemaSource, cancellationToken);
             parameters["interceptRefit"] = shift.ToString("R", CultureInfo.InvariantCulture);
         }
 
@@ -128,7 +128,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         else
         {
             savedModel = ModelArtifact.SaveModel(ml, model, train.Schema);
-            probabilities = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(new FeaturizedLogView(log, holdoutRows, o.MaxInMemoryTrainingBytes, cancellationToken)), reuseRowObject: true)
+            probabilities = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(new FeaturizedLogView(log, holdoutRows, cancellationToken)), reuseRowObject: true)
                 .Select(r => r.Probability)
                 .ToArray();
         }

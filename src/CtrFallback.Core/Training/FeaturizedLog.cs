@@ -1,5 +1,4 @@
 using System.IO.MemoryMappedFiles;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using CtrFallback.Data;
 using CtrFallback.Features;
@@ -57,6 +56,9 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
     /// <summary>Bytes of the featurized file.</summary>
     public long FileBytes => Rows * _rowSize;
+
+    /// <summary>The memory budget this log was built for (<c>Training:MaxInMemoryTrainingBytes</c>).</summary>
+    public long MemoryBudgetBytes => _memoryBudget;
 
     /// <summary>Whether the file is larger than the memory budget, so every scan releases the pages it has passed.</summary>
     public bool IsBounded => FileBytes > _memoryBudget;
@@ -180,46 +182,14 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
 
     public bool Label(long row) => _base[row * _rowSize] != 0;
 
-    /// <summary>
-    /// Writes one row as the sorted, unique sparse form ML.NET's vectors need: hashed indices (a collision within a row
-    /// counts twice, exactly as the serving dot product does), then the non-zero scaled numerics.
-    /// </summary>
+    /// <summary>Writes one row in the sparse form ML.NET's vectors need (see <see cref="FeatureHasher.ToSparseSorted"/>).</summary>
     /// <returns>The number of entries written.</returns>
     public int ReadSparse(long row, Span<int> indices, Span<float> values)
     {
-        // Hot path of every training pass: the file is this process's own temporary file, so its ints and floats are
-        // read in the machine's byte order (as they were written) straight from the mapping.
+        // The file is this process's own temporary file: its ints and floats are read in the machine's byte order (as
+        // they were written) straight from the mapping.
         var hashed = (int*)(_base + (row * _rowSize) + Header);
-        var count = 0;
-        var previous = -1;
-        for (var i = 0; i < _hashed; i++)
-        {
-            var index = Unsafe.ReadUnaligned<int>(hashed + i);
-            if (index == previous)
-            {
-                values[count - 1] += 1;
-            }
-            else
-            {
-                indices[count] = previous = index;
-                values[count++] = 1;
-            }
-        }
-
-        var numeric = (float*)(hashed + _hashed);
-        var scales = _scales;
-        var offset = Hasher.HashSpace;
-        for (var i = 0; i < _numeric; i++)
-        {
-            var v = Unsafe.ReadUnaligned<float>(numeric + i) * scales[i];
-            if (v != 0)
-            {
-                indices[count] = offset + i;
-                values[count++] = v;
-            }
-        }
-
-        return count;
+        return Hasher.ToSparseSorted(new ReadOnlySpan<int>(hashed, _hashed), new ReadOnlySpan<float>(hashed + _hashed, _numeric), _scales, indices, values);
     }
 
     /// <summary>Drops the process's mapping of a range of rows (the page cache keeps them), so a bounded pass stays bounded.</summary>

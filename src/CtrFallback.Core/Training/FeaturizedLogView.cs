@@ -10,7 +10,7 @@ namespace CtrFallback.Training;
 /// </summary>
 /// <remarks>
 /// Row ids are the rows' places in this view (0 to n - 1) whatever the order, as SDCA needs to keep one dual variable
-/// per row. When the file is larger than <c>memoryBudgetBytes</c>, a shuffled pass visits windows of at most that many
+/// per row. When the file is larger than the log's memory budget, a shuffled pass visits windows of at most that many
 /// bytes (random chunks of rows, rows shuffled within the window) and releases each window's pages after it, so memory
 /// stays bounded while every pass still sees a new random order. Every cursor observes the cancellation token.
 /// </remarks>
@@ -23,12 +23,12 @@ internal sealed class FeaturizedLogView : IDataView
     private readonly long _windowRows;
     private readonly CancellationToken _cancellationToken;
 
-    public FeaturizedLogView(FeaturizedLog log, int[] rows, long memoryBudgetBytes, CancellationToken cancellationToken)
+    public FeaturizedLogView(FeaturizedLog log, int[] rows, CancellationToken cancellationToken)
     {
         _log = log;
         _rows = rows;
         _cancellationToken = cancellationToken;
-        _windowRows = log.FileBytes <= memoryBudgetBytes ? long.MaxValue : Math.Max(BlockRows, memoryBudgetBytes / log.RowSize);
+        _windowRows = log.IsBounded ? Math.Max(BlockRows, log.MemoryBudgetBytes / log.RowSize) : long.MaxValue;
         var builder = new DataViewSchema.Builder();
         builder.AddColumn("Label", BooleanDataViewType.Instance);
         builder.AddColumn("Features", new VectorDataViewType(NumberDataViewType.Single, log.Hasher.Dimension));

@@ -21,7 +21,8 @@ internal static class InterceptRefit
     /// <summary>Newton stops when the mean predicted and observed CTR differ by less than this.</summary>
     private const double Tolerance = 1e-7;
 
-    public static (ITransformer Model, double Shift) Apply(MLContext ml, ITransformer model, FeaturizedLog log, int[] rows, IDataView schemaSource, CancellationToken cancellationToken)
+    // clicks: the clicks among rows; negative downsampling keeps every click, so they are the log's training clicks.
+    public static (ITransformer Model, double Shift) Apply(MLContext ml, ITransformer model, FeaturizedLog log, int[] rows, long clicks, IDataView schemaSource, CancellationToken cancellationToken)
     {
         if (LinearModel.From(model) is not { } linear)
         {
@@ -30,15 +31,6 @@ internal static class InterceptRefit
 
         // z = -(slope * score + offset), so that p = sigmoid(z).
         var z = linear.Logits(log, rows, cancellationToken);
-        double clicks = 0;
-        var scan = new FeaturizedLog.Scan(log);
-        foreach (var row in rows)
-        {
-            scan.Passed(row);
-            clicks += log.Label(row) ? 1 : 0;
-        }
-
-        scan.Done();
 
         var shift = 0.0;
         var halves = new (double Predicted, double Curvature)[2];
