@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using CtrFallback.Serving;
 using CtrFallback.Training;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
 
 namespace CtrFallback.Benchmarks;
 

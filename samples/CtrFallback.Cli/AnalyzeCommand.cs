@@ -1,4 +1,5 @@
 using System.Globalization;
+using CtrFallback.Analysis;
 
 namespace CtrFallback.Cli;
 

@@ -4,6 +4,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using CtrFallback.Data;
+using CtrFallback.Serving;
+using CtrFallback.Training;
 
 namespace CtrFallback.Cli;
 

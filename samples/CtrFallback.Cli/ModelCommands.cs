@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CtrFallback.Promotion;
+using CtrFallback.Serving;
 
 namespace CtrFallback.Cli;
 

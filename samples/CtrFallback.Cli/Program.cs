@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using CtrFallback;
 using CtrFallback.Cli;
+using CtrFallback.Data;
+using CtrFallback.Promotion;
 
 // System.CommandLine parses: per-command --help, unknown options and typos named (with suggestions), completions.
 // The commands read their parsed options through CommandLine, which also checks that each one reads all it declares.

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
+using CtrFallback.Serving;
+using CtrFallback.Training;
 
 namespace CtrFallback.Cli;
 

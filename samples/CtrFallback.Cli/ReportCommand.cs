@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CtrFallback.Training;
 
 namespace CtrFallback.Cli;
 

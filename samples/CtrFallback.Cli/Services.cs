@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using CtrFallback.Promotion;
+using CtrFallback.Training;
 
 namespace CtrFallback.Cli;
 

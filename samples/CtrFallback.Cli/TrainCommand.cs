@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using CtrFallback.Data;
+using CtrFallback.Training;
 
 namespace CtrFallback.Cli;
 

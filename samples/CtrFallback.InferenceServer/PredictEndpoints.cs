@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text.Json;
+using CtrFallback.Serving;
 
 namespace CtrFallback.InferenceServer;
 

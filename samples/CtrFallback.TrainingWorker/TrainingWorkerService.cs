@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
+using CtrFallback.Training;
 
 namespace CtrFallback.TrainingWorker;
 

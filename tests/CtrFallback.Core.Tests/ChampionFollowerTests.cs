@@ -4,6 +4,7 @@ using CtrFallback.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

@@ -1,4 +1,5 @@
 using CtrFallback.Serving;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

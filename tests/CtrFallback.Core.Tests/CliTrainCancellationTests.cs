@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CtrFallback.Testing;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

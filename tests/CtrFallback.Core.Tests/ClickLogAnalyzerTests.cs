@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CtrFallback.Analysis;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

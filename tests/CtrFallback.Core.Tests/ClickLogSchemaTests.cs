@@ -1,3 +1,4 @@
+using CtrFallback.Data;
 namespace CtrFallback.Tests;
 
 public sealed class ClickLogSchemaTests

@@ -1,5 +1,7 @@
 using CtrFallback.Reports;
 using CtrFallback.Training;
+using CtrFallback.Data;
+using CtrFallback.Evaluation;
 
 namespace CtrFallback.Tests;
 

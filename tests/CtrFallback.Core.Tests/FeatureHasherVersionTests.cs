@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CtrFallback.Features;
 using CtrFallback.Serving;
 using CtrFallback.Training;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

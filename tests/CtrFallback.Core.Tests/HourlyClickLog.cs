@@ -1,3 +1,4 @@
+using CtrFallback.Data;
 namespace CtrFallback.Tests;
 
 /// <summary>A small comma-separated click log with an hour column (yyMMddHH), one site field and one count.</summary>

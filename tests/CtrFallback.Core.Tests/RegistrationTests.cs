@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
+using CtrFallback.Promotion;
+using CtrFallback.Training;
 
 namespace CtrFallback.Tests;
 

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 using CtrFallback.Training;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

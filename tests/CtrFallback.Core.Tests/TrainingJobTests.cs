@@ -1,4 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using CtrFallback.Data;
+using CtrFallback.Promotion;
+using CtrFallback.Training;
 
 namespace CtrFallback.Tests;
 

@@ -2,6 +2,7 @@ using CtrFallback.Evaluation;
 using CtrFallback.Serving;
 using CtrFallback.Training;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

@@ -4,6 +4,7 @@ using CtrFallback.Serving;
 using CtrFallback.Training;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
 

@@ -4,6 +4,9 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using CtrFallback.Data;
+using CtrFallback.Serving;
+using CtrFallback.Training;
 
 namespace CtrFallback.InferenceServer.Tests;
 

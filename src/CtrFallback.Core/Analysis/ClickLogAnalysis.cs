@@ -1,4 +1,5 @@
-namespace CtrFallback;
+using CtrFallback.Data;
+namespace CtrFallback.Analysis;
 
 /// <summary>Settings of a click-log analysis (<see cref="ClickLogAnalyzer"/>).</summary>
 public sealed record ClickLogAnalysisOptions

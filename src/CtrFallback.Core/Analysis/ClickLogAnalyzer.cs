@@ -1,6 +1,7 @@
 using CtrFallback.Analysis;
+using CtrFallback.Data;
 
-namespace CtrFallback;
+namespace CtrFallback.Analysis;
 
 /// <summary>
 /// Profiles a click log field by field and scores pairwise cross candidates, in bounded memory: one streaming pass

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using CtrFallback.Evaluation;
+using CtrFallback.Data;
 
 namespace CtrFallback.Analysis;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace CtrFallback;
+namespace CtrFallback.Data;
 
 /// <summary>
 /// How to read a click log and which of its columns feed the model: the JSON schema file's content, or a preset.

@@ -1,4 +1,4 @@
-namespace CtrFallback;
+namespace CtrFallback.Data;
 
 /// <summary>A click-log row that could not be read.</summary>
 /// <param name="File">The file it is in.</param>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace CtrFallback;
+namespace CtrFallback.Data;
 
 /// <summary>Settings of the synthetic Criteo-format click-log generator.</summary>
 public sealed record SyntheticClickLogOptions

@@ -1,7 +1,7 @@
 using CtrFallback.Evaluation;
 using CtrFallback.Reports;
 
-namespace CtrFallback;
+namespace CtrFallback.Evaluation;
 
 /// <summary>
 /// What an evaluation report plots, kept compact (ROC downsampled, deciles, score histograms) so it can travel with a

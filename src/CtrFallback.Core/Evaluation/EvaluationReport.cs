@@ -1,4 +1,4 @@
-namespace CtrFallback;
+namespace CtrFallback.Evaluation;
 
 /// <summary>Holdout metrics with calibration by score bucket.</summary>
 /// <param name="Metrics">AUC, log loss, normalized entropy, calibration, rows and positives.</param>

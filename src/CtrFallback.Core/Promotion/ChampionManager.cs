@@ -2,8 +2,9 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using CtrFallback.Training;
 
-namespace CtrFallback;
+namespace CtrFallback.Promotion;
 
 /// <summary>Moves the champion alias by hand: promote a version, or roll back to the previous champion.</summary>
 public interface IChampionManager

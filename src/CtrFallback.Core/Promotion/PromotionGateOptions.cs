@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CtrFallback;
+namespace CtrFallback.Promotion;
 
 /// <summary>The promotion gate's criteria: absolute thresholds, and how much a candidate may lose against the champion.</summary>
 public sealed class PromotionGateOptions : IValidatableObject

@@ -1,7 +1,7 @@
 using System.Globalization;
 using CtrFallback.Data;
 
-namespace CtrFallback;
+namespace CtrFallback.Serving;
 
 /// <summary>Scores whole click logs with a stored model artifact: batch prediction, through the same featurizer as serving.</summary>
 public static class ClickLogScoring

@@ -1,4 +1,4 @@
-namespace CtrFallback;
+namespace CtrFallback.Serving;
 
 /// <summary>
 /// Keeps the in-process predictor on the model store's champion: polls the alias, downloads, verifies, loads,

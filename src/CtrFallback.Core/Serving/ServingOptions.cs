@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CtrFallback;
+namespace CtrFallback.Serving;
 
 /// <summary>Which champion the in-process predictor serves and how often it looks for a new one.</summary>
 public sealed class ServingOptions

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CtrFallback;
+namespace CtrFallback.Store;
 
 /// <summary>Where the file-system model store keeps its versions and aliases.</summary>
 /// <remarks>

@@ -1,4 +1,5 @@
-namespace CtrFallback;
+using CtrFallback.Data;
+namespace CtrFallback.Training;
 
 /// <summary>Trains and evaluates a CTR model from click logs.</summary>
 public interface ICtrTrainer

@@ -5,8 +5,10 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using CtrFallback.Data;
+using CtrFallback.Promotion;
 
-namespace CtrFallback;
+namespace CtrFallback.Training;
 
 /// <summary>The training batch: load, featurize, train, evaluate, gate, register and, on a pass, promote and trigger a rollout.</summary>
 public interface ITrainingJob

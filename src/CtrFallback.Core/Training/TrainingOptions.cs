@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CtrFallback;
+namespace CtrFallback.Training;
 
 /// <summary>Which ML.NET trainer fits the model.</summary>
 public enum CtrTrainerKind

@@ -1,4 +1,6 @@
-namespace CtrFallback;
+using CtrFallback.Data;
+using CtrFallback.Evaluation;
+namespace CtrFallback.Training;
 
 /// <summary>A trained candidate with its evaluation, ready for the promotion gate and the store.</summary>
 public sealed record TrainingResult
