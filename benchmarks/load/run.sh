@@ -133,7 +133,7 @@ PYEOF
   wait "$MOVER"
   echo "readyz after the corrupt v3: HTTP $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")"
   echo "serving: $(curl -fsS -H 'Content-Type: application/json' -d "$(head -1 "$WORK/requests.jsonl")" "http://127.0.0.1:$PORT/predict")"
-  curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^ctrfallback_(model_|predictions_total)' | sed 's/^/  /'
+  curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^ctrfallback_serving_' | sed 's/^/  /'
   grep -E 'Could not load|Serving model' "$WORK/server.log" | cut -c1-220 | sed 's/^/  log: /' || true
 fi
 stop_server

@@ -8,7 +8,7 @@ using CtrFallback.Serving;
 namespace CtrFallback.InferenceServer;
 
 /// <summary>The HTTP endpoints: one impression, a batch of candidates, readiness, the model, metrics.</summary>
-internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollower follower, ImpressionPool impressions, ServerMetrics metrics)
+internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollower follower, ImpressionPool impressions)
 {
     /// <summary>A single impression's body is about 0.5 KiB; anything past this is refused rather than parsed.</summary>
     public const int MaxSingleBodyBytes = 64 * 1024;
@@ -17,24 +17,13 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
 
     public const int MaxCandidates = 1_000;
 
-    private const int Single = 0;
-    private const int Batch = 1;
     private static readonly JsonReaderOptions JsonOptions = new() { MaxDepth = 16, CommentHandling = JsonCommentHandling.Disallow };
     private volatile EncodedLabel? _label;
 
-    public async Task PredictAsync(HttpContext context)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var status = await PredictCoreAsync(context).ConfigureAwait(false);
-        metrics.Record(Single, status, started);
-    }
+    // Request counts and latencies come from ASP.NET Core's own http.server.request.duration (see Program.cs).
+    public Task PredictAsync(HttpContext context) => PredictCoreAsync(context);
 
-    public async Task PredictBatchAsync(HttpContext context)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var status = await PredictBatchCoreAsync(context).ConfigureAwait(false);
-        metrics.Record(Batch, status, started);
-    }
+    public Task PredictBatchAsync(HttpContext context) => PredictBatchCoreAsync(context);
 
     public IResult Ready() => predictor.IsReady
         ? Results.Json(new { status = "ready", modelVersion = predictor.CurrentModel!.Label })
@@ -53,14 +42,8 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
             createdAt = current?.Version.CreatedAt,
             loadedAt = current?.LoadedAt,
             metrics = current?.Version.Metrics,
-            serving = new { predictions = metrics.Predictions, reloads = metrics.Reloads, failedReloads = metrics.FailedReloads },
+            serving = follower.Statistics,
         });
-    }
-
-    public async Task MetricsAsync(HttpContext context)
-    {
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await context.Response.WriteAsync(metrics.ToPrometheusText(predictor), context.RequestAborted).ConfigureAwait(false);
     }
 
     public async Task<IResult> ReloadAsync(CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using CtrFallback;
 using CtrFallback.InferenceServer;
+using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -28,7 +29,18 @@ else if (!string.Equals(kind, "file", StringComparison.OrdinalIgnoreCase))
 
 ctr.AddChampionServing(section.GetSection("Serving"));
 builder.Services.AddProblemDetails();
-builder.Services.AddSingleton<ServerMetrics>();
+
+// /metrics is OpenTelemetry's Prometheus exporter: the library's meter (predictions, reloads, model version) and
+// ASP.NET Core's own request metrics (http_server_request_duration_seconds by route and status code), with buckets
+// fine enough for handlers that take tens of microseconds.
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddCtrFallbackInstrumentation()
+    .AddMeter("Microsoft.AspNetCore.Hosting")
+    .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration
+    {
+        Boundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    })
+    .AddPrometheusExporter());
 builder.Services.AddSingleton<ImpressionPool>();
 builder.Services.AddSingleton<PredictEndpoints>();
 
@@ -39,7 +51,7 @@ app.MapPost("/predict/batch", endpoints.PredictBatchAsync);
 app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
 app.MapGet("/readyz", endpoints.Ready);
 app.MapGet("/model", endpoints.Model);
-app.MapGet("/metrics", endpoints.MetricsAsync);
+app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapPost("/model/reload", endpoints.ReloadAsync);
 app.Run();
 

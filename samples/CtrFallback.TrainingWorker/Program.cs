@@ -1,5 +1,7 @@
 using CtrFallback;
 using CtrFallback.TrainingWorker;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 
 var builder = Host.CreateApplicationBuilder(args);
 var section = builder.Configuration.GetSection(CtrFallbackServiceCollectionExtensions.SectionName);
@@ -12,6 +14,16 @@ if (string.Equals(section["Store:Kind"], "mlflow", StringComparison.OrdinalIgnor
 if (!string.IsNullOrEmpty(section["Argo:RolloutName"]))
 {
     ctr.UseArgoRolloutsTrigger(section.GetSection("Argo"));
+}
+
+// Each batch is a trace (run, champion, featurize, fit, evaluate, gate, register, promote), exported over OTLP when
+// the standard OTEL_EXPORTER_OTLP_ENDPOINT is set; without it nothing listens and the activities cost nothing.
+if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+{
+    builder.Services.AddOpenTelemetry()
+        .WithTracing(tracing => tracing.AddCtrFallbackInstrumentation())
+        .WithMetrics(metrics => metrics.AddCtrFallbackInstrumentation())
+        .UseOtlpExporter();
 }
 
 builder.Services.AddOptions<WorkerOptions>().Bind(section.GetSection("Worker")).ValidateDataAnnotations().ValidateOnStart();

@@ -181,7 +181,7 @@ public sealed class ChampionFollowerTests(ServingModelFixture fixture) : IClassF
             var factory = provider.GetRequiredService<IMeterFactory>();
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == ServingMetrics.MeterName && instrument.Meter.Scope == factory && instrument.Name == ServingMetrics.FailedReloads)
+                if (instrument.Meter.Name == CtrFallbackTelemetry.MeterName && instrument.Meter.Scope == factory && instrument.Name == ServingMetrics.FailedReloads)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

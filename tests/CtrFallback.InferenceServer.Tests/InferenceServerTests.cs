@@ -153,15 +153,15 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
         var text = await client.GetStringAsync("/metrics");
         var info = await client.GetFromJsonAsync<JsonElement>("/model");
 
-        text.Should().Contain("ctrfallback_http_requests_total{endpoint=\"/predict\",code=\"200\"} 4");
-        text.Should().Contain("ctrfallback_http_requests_total{endpoint=\"/predict\",code=\"400\"} 1");
-        text.Should().Contain("ctrfallback_http_request_duration_seconds_count{endpoint=\"/predict\"} 5");
-        text.Should().Contain("ctrfallback_predictions_total 4");
-        text.Should().Contain("ctrfallback_model_reloads_total 1");
-        text.Should().Contain("ctrfallback_model_reload_failures_total 1");
-        text.Should().Contain("ctrfallback_model_reload_failures_by_reason_total{reason=\"corrupt\"} 1");
-        text.Should().Contain("ctrfallback_model_version{model=\"ctr\"} 1");
-        text.Should().Contain("ctrfallback_model_ready 1");
+        // OpenTelemetry's Prometheus exporter: ASP.NET Core's request metrics and the library's meter.
+        Sample(text, "http_server_request_duration_seconds_count", "http_route=\"/predict\"", "http_response_status_code=\"200\"").Should().Be(4);
+        Sample(text, "http_server_request_duration_seconds_count", "http_route=\"/predict\"", "http_response_status_code=\"400\"").Should().Be(1);
+        Sample(text, "ctrfallback_serving_predictions_total").Should().Be(4);
+        Sample(text, "ctrfallback_serving_reloads_total").Should().Be(1);
+        Sample(text, "ctrfallback_serving_reload_failures_total", "reason=\"corrupt\"").Should().Be(1);
+        Sample(text, "ctrfallback_serving_model_version", "model=\"ctr\"").Should().Be(1);
+        Sample(text, "ctrfallback_serving_model_ready").Should().Be(1);
+        Sample(text, "ctrfallback_serving_model_loaded_time_seconds", "model=\"ctr\"").Should().BeGreaterThan(1_700_000_000);
         info.GetProperty("modelVersion").GetString().Should().Be("ctr/1");
         info.GetProperty("serving").GetProperty("failedReloads").GetInt64().Should().Be(1);
         info.GetProperty("loadedAt").GetDateTimeOffset().Should().BeAfter(DateTimeOffset.UnixEpoch);
@@ -179,6 +179,17 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
 
         (await reload.Content.ReadAsStringAsync()).Should().Contain("Loaded");
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/2");
+    }
+
+    /// <summary>The value of the one sample of <paramref name="name"/> whose labels include every one given, from Prometheus text.</summary>
+    private static double Sample(string text, string name, params string[] labels)
+    {
+        var samples = text.Split('\n')
+            .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
+            .Where(line => labels.All(label => line.Contains(label, StringComparison.Ordinal)))
+            .ToList();
+        samples.Should().ContainSingle($"one sample of {name} with {string.Join(",", labels)} in:\n{text}");
+        return double.Parse(samples[0][(samples[0].LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task<float> CtrAsync(HttpClient client, string body)

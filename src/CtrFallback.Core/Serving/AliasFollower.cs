@@ -72,9 +72,26 @@ internal sealed class AliasFollower : IDisposable
     public async Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var activity = CtrFallbackActivities.Source.StartActivity("ctrfallback.serving.reload");
         try
         {
-            return await CheckAsync(cancellationToken).ConfigureAwait(false);
+            var result = await CheckAsync(cancellationToken).ConfigureAwait(false);
+            if (activity is not null)
+            {
+                activity.SetTag("ctrfallback.reload.outcome", result.Outcome.ToString());
+                activity.SetTag("ctrfallback.version", result.Version?.Label);
+                if (result.Outcome == ChampionReloadOutcome.Failed)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error, result.Message);
+                }
+                else if (result.Outcome is ChampionReloadOutcome.Unchanged or ChampionReloadOutcome.NoChampion)
+                {
+                    // A poll that found nothing new is not worth a span every interval: leave it unrecorded.
+                    activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+                }
+            }
+
+            return result;
         }
         finally
         {

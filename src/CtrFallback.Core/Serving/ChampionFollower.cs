@@ -8,6 +8,7 @@ namespace CtrFallback.Serving;
 internal sealed class ChampionFollower : BackgroundService, IChampionFollower
 {
     private readonly AliasFollower _follower;
+    private readonly ChampionPredictor _predictor;
     private readonly TimeSpan _pollInterval;
 
     public ChampionFollower(
@@ -24,10 +25,14 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
         var modelName = serving.ModelName ?? throw new InvalidOperationException("ServingOptions.ModelName is not set.");
         var alias = serving.Alias ?? throw new InvalidOperationException("ServingOptions.Alias is not set.");
         _pollInterval = serving.PollInterval;
+        _predictor = predictor;
         _follower = new AliasFollower(store, predictor, modelName, alias, ml.Value.MLContext, serving.WarmupPredictions, time, logger);
     }
 
     public Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default) => _follower.ReloadAsync(cancellationToken);
+
+    public ChampionServingStatistics Statistics =>
+        new(_predictor.Metrics.PredictionCount, _predictor.Metrics.ReloadCount, _predictor.Metrics.FailedReloadCount);
 
     public override void Dispose()
     {

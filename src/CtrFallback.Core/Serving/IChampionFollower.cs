@@ -10,7 +10,16 @@ public interface IChampionFollower
     /// <param name="cancellationToken">Cancels the check; the serving model is left as it was.</param>
     /// <returns>What the check did.</returns>
     Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Counts since start: impressions scored, versions swapped in, failed checks. The same figures are on the meter.</summary>
+    ChampionServingStatistics Statistics { get; }
 }
+
+/// <summary>What the in-process predictor has done since the process started.</summary>
+/// <param name="Predictions">Impressions scored.</param>
+/// <param name="Reloads">Champion versions loaded and swapped in.</param>
+/// <param name="FailedReloads">Checks or loads that failed; the serving model (if any) kept serving.</param>
+public sealed record ChampionServingStatistics(long Predictions, long Reloads, long FailedReloads);
 
 /// <summary>What one check of the champion alias did.</summary>
 /// <param name="Outcome">The outcome.</param>

@@ -4,17 +4,20 @@ using System.Runtime.CompilerServices;
 namespace CtrFallback.Serving;
 
 /// <summary>
-/// Serving's instruments on the <c>CtrFallback</c> meter: predictions, reloads, failed reloads and the serving version.
+/// Serving's instruments on the <see cref="CtrFallbackTelemetry.MeterName"/> meter: predictions, reloads, failed
+/// reloads, and the serving version, readiness and load time. OpenTelemetry's Prometheus exporter names them
+/// <c>ctrfallback_serving_predictions_total</c>, <c>ctrfallback_serving_reloads_total</c>,
+/// <c>ctrfallback_serving_reload_failures_total{reason}</c>, <c>ctrfallback_serving_model_version{model}</c>,
+/// <c>ctrfallback_serving_model_ready</c> and <c>ctrfallback_serving_model_loaded_time_seconds{model}</c>.
 /// </summary>
 internal sealed class ServingMetrics : IDisposable
 {
-    /// <summary>The meter's name, shared by every CtrFallback package.</summary>
-    public const string MeterName = "CtrFallback";
-
     public const string Predictions = "ctrfallback.serving.predictions";
     public const string Reloads = "ctrfallback.serving.reloads";
     public const string FailedReloads = "ctrfallback.serving.reload_failures";
     public const string ModelVersion = "ctrfallback.serving.model_version";
+    public const string ModelReady = "ctrfallback.serving.model_ready";
+    public const string ModelLoadedTime = "ctrfallback.serving.model_loaded_time";
 
     // One cache line (8 longs) per slot, so cores counting predictions do not fight over one line.
     private const int Stride = 8;
@@ -34,11 +37,11 @@ internal sealed class ServingMetrics : IDisposable
         _predictionCells = new long[_slots * Stride];
         if (meterFactory is not null)
         {
-            _meter = meterFactory.Create(MeterName);
+            _meter = meterFactory.Create(CtrFallbackTelemetry.MeterName);
         }
         else
         {
-            _meter = new Meter(MeterName);
+            _meter = new Meter(CtrFallbackTelemetry.MeterName);
             _ownsMeter = true;
         }
 
@@ -48,6 +51,10 @@ internal sealed class ServingMetrics : IDisposable
         _meter.CreateObservableGauge(ModelVersion, () => current() is { } info
             ? [new Measurement<int>(info.Version.Version, new KeyValuePair<string, object?>("model", info.Version.ModelName))]
             : Array.Empty<Measurement<int>>(), description: "The version number of the model serving now.");
+        _meter.CreateObservableGauge(ModelReady, () => current() is null ? 0 : 1, description: "1 once a model is serving, else 0.");
+        _meter.CreateObservableGauge(ModelLoadedTime, () => current() is { } info
+            ? [new Measurement<double>(info.LoadedAt.ToUnixTimeMilliseconds() / 1000.0, new KeyValuePair<string, object?>("model", info.Version.ModelName))]
+            : Array.Empty<Measurement<double>>(), unit: "s", description: "When the model serving now was loaded, in Unix time.");
     }
 
     public long PredictionCount

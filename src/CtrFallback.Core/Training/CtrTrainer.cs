@@ -40,6 +40,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         schema.Validate();
         var stages = new Dictionary<string, TimeSpan>();
         var clock = Stopwatch.StartNew();
+        using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
 
         using var reader = new ClickLogReader(schema, files);
@@ -68,8 +69,12 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         stages["load"] = clock.Elapsed;
         LogStage(_logger, "load", clock.Elapsed.TotalSeconds, log.Rows);
         progress?.Report(log.Rows);
+        featurize?.SetTag("ctrfallback.rows", log.Rows);
+        featurize?.SetTag("ctrfallback.rows.malformed", reader.Malformed.Count);
+        featurize?.Dispose(); // Stopping twice (here and at the end of the scope) is harmless.
 
         clock.Restart();
+        using var fit = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.fit");
         var ml = new MLContext(o.Seed);
 
         var trainingRows = log.TrainingRowIndices(o.NegativeSampleRate);
@@ -109,8 +114,13 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var trainedRows = trainingRows.LongLength;
         stages["train"] = clock.Elapsed;
         LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainedRows);
+        fit?.SetTag("ctrfallback.trainer", o.Trainer.ToString());
+        fit?.SetTag("ctrfallback.rows", trainedRows);
+        fit?.SetTag("ctrfallback.passes", parameters.GetValueOrDefault("passes"));
+        fit?.Dispose();
 
         clock.Restart();
+        using var evaluate = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.evaluate");
         cancellationToken.ThrowIfCancellationRequested();
         var holdoutRows = log.HoldoutRowIndices();
         var linear = LinearModel.From(model);
@@ -144,6 +154,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription);
         stages["evaluate"] = clock.Elapsed;
         LogStage(_logger, "evaluate", clock.Elapsed.TotalSeconds, log.HoldoutRows);
+        evaluate?.SetTag("ctrfallback.rows", log.HoldoutRows);
+        evaluate?.SetTag("ctrfallback.auc", evaluation.Metrics.Auc);
 
         parameters["featurizer.hashBits"] = schema.HashBits.ToString(CultureInfo.InvariantCulture);
         parameters["featurizer.numeric"] = string.Join(',', schema.Numeric);

@@ -62,14 +62,27 @@ internal sealed partial class TrainingJob(
         ArgumentNullException.ThrowIfNull(request);
         var model = options.Value.ModelName;
         var alias = options.Value.ChampionAlias;
+
+        // One trace per batch: the run, and a child activity per stage (the trainer adds featurize, fit and evaluate).
+        using var run = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.run");
+        run?.SetTag("ctrfallback.model", model);
+        run?.SetTag("ctrfallback.alias", alias);
         try
         {
             var clock = Stopwatch.StartNew();
-            var champion = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false);
-            var championArtifact = champion is null ? null : await store.DownloadArtifactAsync(model, champion.Version, cancellationToken).ConfigureAwait(false);
+            ModelVersion? champion;
+            byte[]? championArtifact;
+            using (var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.champion"))
+            {
+                champion = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false);
+                championArtifact = champion is null ? null : await store.DownloadArtifactAsync(model, champion.Version, cancellationToken).ConfigureAwait(false);
+                stage?.SetTag("ctrfallback.champion.version", champion?.Version);
+            }
+
             LogChampion(_logger, model, champion?.Version);
 
             var training = await trainer.TrainAsync(request.Schema, request.Files, championArtifact, progress, cancellationToken).ConfigureAwait(false);
+            run?.SetTag("ctrfallback.rows", training.Rows);
             foreach (var (stage, duration) in training.Stages)
             {
                 telemetry.StageDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("stage", stage));
@@ -78,8 +91,15 @@ internal sealed partial class TrainingJob(
             telemetry.RowsRead.Add(training.Rows);
             telemetry.RowsMalformed.Add(training.MalformedRows);
 
-            var decision = await gate.EvaluateAsync(
-                new GateInput(training.Evaluation.Metrics, training.ChampionEvaluation?.Metrics, champion?.Version), cancellationToken).ConfigureAwait(false);
+            GateDecision decision;
+            using (var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.gate"))
+            {
+                decision = await gate.EvaluateAsync(
+                    new GateInput(training.Evaluation.Metrics, training.ChampionEvaluation?.Metrics, champion?.Version), cancellationToken).ConfigureAwait(false);
+                stage?.SetTag("ctrfallback.gate.passed", decision.Passed);
+            }
+
+            run?.SetTag("ctrfallback.gate.passed", decision.Passed);
             LogGate(_logger, decision.Passed, string.Join("; ", decision.Reasons));
 
             // Last chance to cancel: from here on the run commits (the store makes registration itself atomic).
@@ -101,23 +121,33 @@ internal sealed partial class TrainingJob(
                 training.Curves is { } curves
                     ? new Dictionary<string, ReadOnlyMemory<byte>> { [ITrainingJob.EvaluationReportAttachment] = Encoding.UTF8.GetBytes(curves.ToHtml(decision, $"{model}: candidate trained {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm} UTC")) }
                     : null);
-            var version = await store.RegisterAsync(registration, cancellationToken).ConfigureAwait(false);
+            ModelVersion version;
+            using (var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.register"))
+            {
+                version = await store.RegisterAsync(registration, cancellationToken).ConfigureAwait(false);
+                stage?.SetTag("ctrfallback.version", version.Version);
+            }
+
+            run?.SetTag("ctrfallback.version", version.Version);
             LogRegistered(_logger, model, version.Version, decision.Passed);
 
             DeploymentResult? deployment = null;
             if (decision.Passed)
             {
                 // The version is committed: the alias move runs to its end even if cancellation arrives now.
+                using var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.promote");
                 var change = await champions.PromoteCandidateAsync(champion?.Version, version.Version, cancellationToken).ConfigureAwait(false);
                 (version, deployment) = (change.Version, change.Deployment);
             }
 
+            run?.SetTag("ctrfallback.promoted", decision.Passed);
             telemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
             telemetry.StageDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "total"));
             return new TrainingJobResult(training, decision, version, decision.Passed, champion?.Version, deployment);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            run.Failed(ex);
             telemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
             LogFailed(_logger, ex.Message);
             throw;
@@ -144,13 +174,11 @@ internal sealed partial class TrainingJob(
 /// </summary>
 internal sealed class TrainingTelemetry : IDisposable
 {
-    public const string MeterName = "CtrFallback";
-
     private readonly Meter _meter;
 
     public TrainingTelemetry(IMeterFactory? meterFactory = null)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = meterFactory?.Create(CtrFallbackTelemetry.MeterName) ?? new Meter(CtrFallbackTelemetry.MeterName);
         StageDuration = _meter.CreateHistogram<double>("ctrfallback.training.stage.duration", "s", "Duration of a training batch stage (load, train, evaluate, total).");
         RowsRead = _meter.CreateCounter<long>("ctrfallback.training.rows", "{row}", "Well-formed click-log rows read by training batches.");
         RowsMalformed = _meter.CreateCounter<long>("ctrfallback.training.rows.malformed", "{row}", "Malformed click-log rows counted by training batches.");
