@@ -2,13 +2,15 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using CtrFallback.Serving;
 
 namespace CtrFallback.InferenceServer;
 
 /// <summary>
 /// Reads an impression from a JSON object whose keys are field names (the baseline's body): null or absent means
-/// missing, numeric fields take numbers or numeric strings, unknown keys are ignored. Field names are matched without
-/// allocating a string; only categorical values become strings (the <see cref="Impression"/> holds strings).
+/// missing, numeric fields take finite numbers or numeric strings, unknown keys are counted and ignored or refused
+/// (<see cref="UnknownFields"/>). Field names are matched without allocating a string; only categorical values become
+/// strings (the <see cref="Impression"/> holds strings).
 /// </summary>
 internal sealed class ImpressionJsonReader
 {
@@ -16,9 +18,12 @@ internal sealed class ImpressionJsonReader
     private readonly Dictionary<string, (ImpressionFieldKind Kind, int Index)> _fields = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (ImpressionFieldKind Kind, int Index)>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
-    public ImpressionJsonReader(FeatureSchema schema)
+    private readonly UnknownFields _unknown;
+
+    public ImpressionJsonReader(FeatureSchema schema, UnknownFields unknown)
     {
         Schema = schema;
+        _unknown = unknown;
         for (var i = 0; i < schema.NumericFields.Count; i++)
         {
             _fields[schema.NumericFields[i]] = (ImpressionFieldKind.Numeric, i);
@@ -53,20 +58,36 @@ internal sealed class ImpressionJsonReader
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
-            var known = false;
             (ImpressionFieldKind Kind, int Index) field = default;
-            if (length <= MaxFieldNameLength)
+            if (length > MaxFieldNameLength)
             {
-                var written = reader.CopyString(name);
-                known = _lookup.TryGetValue(name[..written], out field);
-            }
+                _unknown.CountUnnamed();
+                if (_unknown.Handling == UnknownFieldHandling.Reject)
+                {
+                    return $"a field name longer than {MaxFieldNameLength} characters is not in the serving model's schema (Serving:UnknownFields is Reject)";
+                }
 
-            reader.Read();
-            if (!known)
-            {
+                reader.Read();
                 reader.Skip();
                 continue;
             }
+
+            var written = reader.CopyString(name);
+            if (!_lookup.TryGetValue(name[..written], out field))
+            {
+                _unknown.Count(name[..written], Schema);
+                if (_unknown.Handling == UnknownFieldHandling.Reject)
+                {
+                    var hint = UnknownFields.Suggest(name[..written], Schema) is { } suggestion ? $" (did you mean '{suggestion}'?)" : string.Empty;
+                    return $"field '{name[..written]}' is not in the serving model's schema{hint}; Serving:UnknownFields is Reject";
+                }
+
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+
+            reader.Read();
 
             var error = field.Kind switch
             {
@@ -91,6 +112,12 @@ internal sealed class ImpressionJsonReader
                 target.SetNumeric(index, null);
                 return null;
             case JsonTokenType.Number when reader.TryGetDouble(out var number):
+                if (!double.IsFinite(number))
+                {
+                    // 1e400 reads as infinity: it would score as a certainty.
+                    return NotFinite(index);
+                }
+
                 target.SetNumeric(index, number);
                 return null;
             case JsonTokenType.String:
@@ -105,14 +132,33 @@ internal sealed class ImpressionJsonReader
 
                     if (double.TryParse(utf8, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
                     {
+                        if (!double.IsFinite(parsed))
+                        {
+                            return NotFinite(index);
+                        }
+
                         target.SetNumeric(index, parsed);
                         return null;
                     }
                 }
-                else if (reader.GetString() is { } text && (text.Length == 0 || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+                else if (reader.GetString() is { } text)
                 {
-                    target.SetNumeric(index, text.Length == 0 ? null : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
-                    return null;
+                    if (text.Length == 0)
+                    {
+                        target.SetNumeric(index, null);
+                        return null;
+                    }
+
+                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                    {
+                        if (!double.IsFinite(value))
+                        {
+                            return NotFinite(index);
+                        }
+
+                        target.SetNumeric(index, value);
+                        return null;
+                    }
                 }
 
                 return $"field '{Schema.NumericFields[index]}' must be a number, a numeric string or null";
@@ -120,6 +166,9 @@ internal sealed class ImpressionJsonReader
                 return $"field '{Schema.NumericFields[index]}' must be a number, a numeric string or null, not {reader.TokenType}";
         }
     }
+
+    private string NotFinite(int index) =>
+        $"field '{Schema.NumericFields[index]}' must be a finite number (or null for missing); NaN, infinities and numbers past the range of a double (1e400) are refused";
 
     private string? ReadCategorical(ref Utf8JsonReader reader, Impression target, int index)
     {

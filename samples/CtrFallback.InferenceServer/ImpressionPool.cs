@@ -6,7 +6,7 @@ namespace CtrFallback.InferenceServer;
 /// Reuses <see cref="Impression"/>s and the JSON reader of the serving layout, so a request allocates neither.
 /// The layout is fixed by the first model served (later champions must match it), so one pool serves every swap.
 /// </summary>
-internal sealed class ImpressionPool(ICtrPredictor predictor)
+internal sealed class ImpressionPool(ICtrPredictor predictor, UnknownFields unknownFields)
 {
     private readonly int _max = Environment.ProcessorCount * 64;
     private readonly ConcurrentQueue<Impression> _idle = new();
@@ -23,7 +23,7 @@ internal sealed class ImpressionPool(ICtrPredictor predictor)
             var reader = _reader;
             if (reader is null || !ReferenceEquals(reader.Schema, schema))
             {
-                _reader = reader = new ImpressionJsonReader(schema);
+                _reader = reader = new ImpressionJsonReader(schema, unknownFields);
             }
 
             return reader;

@@ -35,12 +35,14 @@ builder.Services.AddProblemDetails();
 // fine enough for handlers that take tens of microseconds.
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     .AddCtrFallbackInstrumentation()
+    .AddMeter(UnknownFields.MeterName)
     .AddMeter("Microsoft.AspNetCore.Hosting")
     .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration
     {
         Boundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     })
     .AddPrometheusExporter());
+builder.Services.AddSingleton<UnknownFields>();
 builder.Services.AddSingleton<ImpressionPool>();
 builder.Services.AddSingleton<PredictEndpoints>();
 

@@ -83,8 +83,14 @@ public sealed class Impression
     /// <summary>Sets a numeric field by position; <see langword="null"/> or NaN marks it missing.</summary>
     /// <param name="index">The field's position in <see cref="FeatureSchema.NumericFields"/>.</param>
     /// <param name="value">The value.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="value"/> is infinite (as a number past the range of a double, 1e400, parses): it would score as a certainty, so it is refused, as the click-log reader refuses it.</exception>
     public void SetNumeric(int index, double? value)
     {
+        if (value is { } number && double.IsInfinity(number))
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), number, $"Numeric field '{Schema.NumericFields[index]}' must be a finite number (or missing), not {number}.");
+        }
+
         _numeric[index] = value ?? double.NaN;
         _isSet[index] = true;
     }
@@ -153,7 +159,7 @@ public sealed class Impression
     /// <param name="field">The field's name.</param>
     /// <param name="value">The value's text; <see langword="null"/> or empty marks it missing.</param>
     /// <returns><see langword="false"/> when the schema has no such field.</returns>
-    /// <exception cref="FormatException">A numeric or timestamp value cannot be parsed.</exception>
+    /// <exception cref="FormatException">A numeric or timestamp value cannot be parsed, or a numeric value is not a finite number ("NaN", "Infinity", 1e400).</exception>
     public bool Set(string field, string? value)
     {
         if (!TryGetField(field, out var kind, out var index))
@@ -164,7 +170,7 @@ public sealed class Impression
         switch (kind)
         {
             case ImpressionFieldKind.Numeric:
-                SetNumeric(index, string.IsNullOrEmpty(value) ? null : double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture));
+                SetNumeric(index, string.IsNullOrEmpty(value) ? null : ParseFinite(field, value));
                 break;
             case ImpressionFieldKind.Categorical:
                 SetCategorical(index, value);
@@ -175,6 +181,17 @@ public sealed class Impression
         }
 
         return true;
+    }
+
+    private static double ParseFinite(string field, string text)
+    {
+        // The click-log reader's rule: a count is a finite number; "NaN", "Infinity" and 1e400 are errors, not values.
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
+        {
+            throw new FormatException($"Numeric field '{field}' must be a finite number (or empty for missing), not '{text}'.");
+        }
+
+        return number;
     }
 }
 

@@ -28,6 +28,20 @@ public sealed class ServingOptions
     [Range(1, 1_000_000)]
     public int WarmupPredictions { get; set; } = DefaultWarmupPredictions;
 
+    /// <summary>What a server does with a request field the serving model's schema does not have (a renamed or misspelt field).</summary>
+    /// <value>The default is <see cref="UnknownFieldHandling.Ignore"/>: scored without it, and counted by name.</value>
+    public UnknownFieldHandling UnknownFields { get; set; } = UnknownFieldHandling.Ignore;
+
     /// <summary>The default of <see cref="WarmupPredictions"/>.</summary>
     internal const int DefaultWarmupPredictions = 2_000;
+}
+
+/// <summary>What to do with a request field the serving model's schema does not have.</summary>
+public enum UnknownFieldHandling
+{
+    /// <summary>Score without it; count it by name (the first 100 names) on the meter and log each name once.</summary>
+    Ignore,
+
+    /// <summary>Refuse the request (HTTP 400 naming the field); still counted.</summary>
+    Reject,
 }
