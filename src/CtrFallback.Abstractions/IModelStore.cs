@@ -84,10 +84,20 @@ public static class ModelTags
     public const string ArtifactSha256 = "ctrfallback.artifact.sha256";
 
     /// <summary>When the version was last made champion (ISO 8601).</summary>
+    /// <remarks>
+    /// Promotion tags are written before the alias moves (the move is the commit point), so a version whose promotion
+    /// failed may carry them without ever having been champion; only the alias says which version is champion.
+    /// </remarks>
     public const string PromotedAt = "ctrfallback.promotedAt";
 
     /// <summary>Set to <c>true</c> when a rollback moved the champion away from this version.</summary>
     public const string RolledBack = "ctrfallback.rolledBack";
+
+    /// <summary>
+    /// The champion this version replaced when it was promoted (a version number, or <c>none</c>); rollback follows it.
+    /// Meaningful on the current champion: on any other version it may describe a promotion that never completed.
+    /// </summary>
+    public const string PreviousChampion = "ctrfallback.previousChampion";
 }
 
 /// <summary>What a training batch hands a store to register.</summary>

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5108, Level = LogLevel.Error, Message = "Creating MLflow model {ModelName}'s version from run {RunId} failed after its artifacts were uploaded; the run is marked FAILED. If the server did create the version before failing, that version is complete (artifacts and SHA-256 tag are in place).")]
     public static partial void VersionCreateFailed(ILogger logger, string modelName, string runId, Exception exception);
+
+    [LoggerMessage(EventId = 5109, Level = LogLevel.Warning, Message = "MLflow call {Call} failed transiently ({Reason}); attempt {Attempt} follows in {Delay}.")]
+    public static partial void CallRetried(ILogger logger, string call, int attempt, TimeSpan delay, string reason);
+
+    [LoggerMessage(EventId = 5110, Level = LogLevel.Warning, Message = "MLflow call {Call}: an earlier attempt had committed before its answer was lost; attempt {Attempt} found the result and did not create it again.")]
+    public static partial void CreateFoundCommitted(ILogger logger, string call, int attempt);
 }

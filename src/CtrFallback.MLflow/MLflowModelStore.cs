@@ -17,6 +17,12 @@ namespace CtrFallback.MLflow;
 /// Completeness: the model version is created only after every artifact is uploaded and the run is closed, and it is
 /// created with its SHA-256 and gate tags in the same call; a reader that finds a version therefore finds it complete.
 /// A failure before that point leaves only a FAILED run, which no reader looks at.
+/// <para>
+/// Writes that happen once: every create (experiment, run, registered model, model version) may be retried after a lost
+/// reply, and each retry first looks for what the server already committed: the experiment or registered model by name,
+/// the run by the registration id tag it was created with (<see cref="RegistrationIdTag"/>), the model version by its run
+/// id and artifact SHA-256 tag. Setting an alias or a tag, logging a batch and uploading a file are idempotent and retried as they are.
+/// </para>
 /// </remarks>
 internal sealed class MLflowModelStore : IModelStore
 {
@@ -32,6 +38,9 @@ internal sealed class MLflowModelStore : IModelStore
     internal const string GateCriteriaTag = "ctrfallback.gate.criteria";
     internal const string ModelNameTag = "ctrfallback.model";
 
+    /// <summary>A run tag with a client-generated id per registration, so a retried runs/create can find the run an earlier attempt created.</summary>
+    internal const string RegistrationIdTag = "ctrfallback.registrationId";
+
     // MLflow's log-batch limits per request.
     private const int MaxParamsPerBatch = 100;
     private const int MaxTagsPerBatch = 100;
@@ -43,6 +52,7 @@ internal sealed class MLflowModelStore : IModelStore
     private readonly IOptions<MLflowModelStoreOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<MLflowModelStore> _logger;
+    private readonly Polly.ResiliencePipeline _pipeline;
 
     public MLflowModelStore(
         IHttpClientFactory httpClientFactory,
@@ -54,6 +64,7 @@ internal sealed class MLflowModelStore : IModelStore
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
+        _pipeline = MLflowRestClient.BuildPipeline(options.Value, timeProvider, logger);
     }
 
     /// <inheritdoc />
@@ -70,9 +81,10 @@ internal sealed class MLflowModelStore : IModelStore
         var options = _options.Value;
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(registration.Artifact.Span));
         var createdAt = _timeProvider.GetUtcNow();
+        var registrationId = Guid.NewGuid().ToString("N");
 
         var experimentId = await EnsureExperimentAsync(client, options.ExperimentName, cancellationToken).ConfigureAwait(false);
-        var run = (await client.PostAsync(
+        var run = (await client.CreateAsync(
             "runs/create",
             new CreateRunRequest(
                 experimentId,
@@ -81,6 +93,7 @@ internal sealed class MLflowModelStore : IModelStore
                 Environment.UserName,
                 [
                     new KeyValue(ModelNameTag, registration.ModelName),
+                    new KeyValue(RegistrationIdTag, registrationId),
 
                     // What MLflow's own clients set, so the UI shows who and what logged the run.
                     new KeyValue("mlflow.user", Environment.UserName),
@@ -89,6 +102,7 @@ internal sealed class MLflowModelStore : IModelStore
                 ]),
             MLflowJsonContext.Default.CreateRunRequest,
             MLflowJsonContext.Default.RunResponse,
+            (lookup, ct) => FindRunAsync(lookup, experimentId, registrationId, ct),
             cancellationToken).ConfigureAwait(false)).Run?.Info;
         if (run?.RunId is not { Length: > 0 } runId || run.ArtifactUri is not { Length: > 0 } artifactUri)
         {
@@ -118,11 +132,12 @@ internal sealed class MLflowModelStore : IModelStore
         try
         {
             await EnsureRegisteredModelAsync(client, registration.ModelName, cancellationToken).ConfigureAwait(false);
-            created = (await client.PostAsync(
+            created = (await client.CreateAsync(
                 "model-versions/create",
                 new CreateModelVersionRequest(registration.ModelName, source, runId, [.. versionTags.Select(t => new KeyValue(t.Key, t.Value))]),
                 MLflowJsonContext.Default.CreateModelVersionRequest,
                 MLflowJsonContext.Default.ModelVersionResponse,
+                (lookup, ct) => FindVersionOfRunAsync(lookup, registration.ModelName, runId, sha256, ct),
                 cancellationToken).ConfigureAwait(false)).ModelVersion
                 ?? throw new ModelStoreException("MLflow call POST model-versions/create answered without a model_version.");
         }
@@ -314,7 +329,38 @@ internal sealed class MLflowModelStore : IModelStore
         return await client.GetArtifactAsync(ArtifactUri(found, AttachmentsDirectory + "/" + fileName), cancellationToken).ConfigureAwait(false);
     }
 
-    private MLflowRestClient CreateClient() => new(_httpClientFactory.CreateClient(HttpClientName), _logger);
+    private MLflowRestClient CreateClient() => new(_httpClientFactory.CreateClient(HttpClientName), _pipeline, _logger);
+
+    /// <summary>The run an earlier attempt of this registration created, found by its registration id tag.</summary>
+    private static async Task<RunResponse?> FindRunAsync(MLflowRestClient client, string experimentId, string registrationId, CancellationToken cancellationToken)
+    {
+        var found = await client.PostAsync(
+            "runs/search",
+            new SearchRunsRequest([experimentId], $"tags.`{RegistrationIdTag}` = '{registrationId}'", 1),
+            MLflowJsonContext.Default.SearchRunsRequest,
+            MLflowJsonContext.Default.SearchRunsResponse,
+            cancellationToken).ConfigureAwait(false);
+        return found.Runs is [var run, ..] ? new RunResponse(run) : null;
+    }
+
+    /// <summary>The version an earlier attempt created from this run: same model, same run, same artifact SHA-256.</summary>
+    private static async Task<ModelVersionResponse?> FindVersionOfRunAsync(
+        MLflowRestClient client,
+        string modelName,
+        string runId,
+        string sha256,
+        CancellationToken cancellationToken)
+    {
+        var found = await client.GetAsync(
+            "model-versions/search",
+            [new("filter", $"run_id='{runId}'")],
+            MLflowJsonContext.Default.SearchModelVersionsResponse,
+            cancellationToken).ConfigureAwait(false);
+        var version = (found.ModelVersions ?? [])
+            .Where(v => v.Name == modelName && ToDictionary(v.Tags).GetValueOrDefault(ModelTags.ArtifactSha256) == sha256)
+            .MinBy(v => int.TryParse(v.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : int.MaxValue);
+        return version is null ? null : new ModelVersionResponse(version);
+    }
 
     private static async Task<string> EnsureExperimentAsync(MLflowRestClient client, string experimentName, CancellationToken cancellationToken)
     {
@@ -346,11 +392,14 @@ internal sealed class MLflowModelStore : IModelStore
 
             try
             {
-                var created = await client.PostAsync(
+                var created = await client.CreateAsync(
                     "experiments/create",
                     new CreateExperimentRequest(experimentName),
                     MLflowJsonContext.Default.CreateExperimentRequest,
                     MLflowJsonContext.Default.CreateExperimentResponse,
+                    async (lookup, ct) => await TryGetExperimentAsync(lookup, experimentName, ct).ConfigureAwait(false) is { ExperimentId: { Length: > 0 } id }
+                        ? new CreateExperimentResponse(id)
+                        : null,
                     cancellationToken).ConfigureAwait(false);
                 return created.ExperimentId is { Length: > 0 } id
                     ? id
@@ -363,6 +412,22 @@ internal sealed class MLflowModelStore : IModelStore
         }
     }
 
+    private static async Task<Experiment?> TryGetExperimentAsync(MLflowRestClient client, string experimentName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await client.GetAsync(
+                "experiments/get-by-name",
+                [new("experiment_name", experimentName)],
+                MLflowJsonContext.Default.ExperimentResponse,
+                cancellationToken).ConfigureAwait(false)).Experiment;
+        }
+        catch (MLflowException ex) when (ex.IsNotFound())
+        {
+            return null;
+        }
+    }
+
     private static async Task EnsureRegisteredModelAsync(MLflowRestClient client, string modelName, CancellationToken cancellationToken)
     {
         if (await TryGetRegisteredModelAsync(client, modelName, cancellationToken).ConfigureAwait(false) is not null)
@@ -372,11 +437,12 @@ internal sealed class MLflowModelStore : IModelStore
 
         try
         {
-            await client.PostAsync(
+            await client.CreateAsync(
                 "registered-models/create",
                 new RegisteredModelNameRequest(modelName),
                 MLflowJsonContext.Default.RegisteredModelNameRequest,
                 MLflowJsonContext.Default.RegisteredModelResponse,
+                async (lookup, ct) => await TryGetRegisteredModelAsync(lookup, modelName, ct).ConfigureAwait(false) is { } model ? new RegisteredModelResponse(model) : null,
                 cancellationToken).ConfigureAwait(false);
         }
         catch (MLflowException ex) when (ex.IsAlreadyExists())

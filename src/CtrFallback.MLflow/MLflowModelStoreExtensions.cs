@@ -2,9 +2,7 @@ using CtrFallback.MLflow;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace CtrFallback;
 
@@ -75,35 +73,16 @@ public static class MLflowModelStoreExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         // AddHttpClient also adds logging. The store is a singleton, so it asks the factory for a client per call rather than holding one: handlers
-        // then rotate as IHttpClientFactory intends (DNS changes are picked up).
+        // then rotate as IHttpClientFactory intends (DNS changes are picked up). No resilience handler: the store runs each
+        // whole call in its own Polly pipeline (MLflowRestClient), so that a create can look for what a lost reply committed.
         services.AddHttpClient(MLflowModelStore.HttpClientName, (sp, client) =>
-            {
-                var o = sp.GetRequiredService<IOptions<MLflowModelStoreOptions>>().Value;
-                var baseUri = o.TrackingUri!.ToString();
-                client.BaseAddress = new Uri(baseUri.EndsWith('/') ? baseUri : baseUri + "/");
-                client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline times each attempt
-                client.DefaultRequestHeaders.Authorization = MLflowRestClient.AuthorizationFor(o);
-            })
-            .AddResilienceHandler("mlflow", static (pipeline, context) =>
-            {
-                var o = context.ServiceProvider.GetRequiredService<IOptions<MLflowModelStoreOptions>>().Value;
-                if (o.RetryCount > 0)
-                {
-                    pipeline.AddRetry(new HttpRetryStrategyOptions
-                    {
-                        MaxRetryAttempts = o.RetryCount,
-                        Delay = o.RetryDelay,
-                        BackoffType = DelayBackoffType.Exponential,
-                        UseJitter = true,
-
-                        // 5xx, 408, 429, HttpRequestException and attempt timeouts; never another 4xx (a client error
-                        // answers the same way every time).
-                        ShouldHandle = static args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome)),
-                    });
-                }
-
-                pipeline.AddTimeout(o.Timeout);
-            });
+        {
+            var o = sp.GetRequiredService<IOptions<MLflowModelStoreOptions>>().Value;
+            var baseUri = o.TrackingUri!.ToString();
+            client.BaseAddress = new Uri(baseUri.EndsWith('/') ? baseUri : baseUri + "/");
+            client.Timeout = Timeout.InfiniteTimeSpan; // the store's pipeline times each attempt
+            client.DefaultRequestHeaders.Authorization = MLflowRestClient.AuthorizationFor(o);
+        });
 
         return builder;
     }

@@ -14,6 +14,10 @@ internal sealed record CreateExperimentRequest(string Name);
 
 internal sealed record CreateRunRequest(string ExperimentId, string RunName, long StartTime, string UserId, IReadOnlyList<KeyValue> Tags);
 
+internal sealed record SearchRunsRequest(IReadOnlyList<string> ExperimentIds, string Filter, int MaxResults);
+
+internal sealed record SearchRunsResponse(IReadOnlyList<Run>? Runs, string? NextPageToken);
+
 internal sealed record LogBatchRequest(string RunId, IReadOnlyList<MetricValue> Metrics, IReadOnlyList<KeyValue> Params, IReadOnlyList<KeyValue> Tags);
 
 internal sealed record UpdateRunRequest(string RunId, string Status, long EndTime);
@@ -77,6 +81,8 @@ internal sealed record ListArtifactsResponse(IReadOnlyList<ArtifactFile>? Files)
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString)]
 [JsonSerializable(typeof(CreateExperimentRequest))]
 [JsonSerializable(typeof(CreateRunRequest))]
+[JsonSerializable(typeof(SearchRunsRequest))]
+[JsonSerializable(typeof(SearchRunsResponse))]
 [JsonSerializable(typeof(LogBatchRequest))]
 [JsonSerializable(typeof(UpdateRunRequest))]
 [JsonSerializable(typeof(RegisteredModelNameRequest))]

@@ -60,7 +60,36 @@ public sealed class ImpressionTests
 
         var act = () => impression.Set("I1", "twelve");
 
-        act.Should().Throw<FormatException>();
+        act.Should().Throw<FormatException>().WithMessage("*'I1'*twelve*");
+    }
+
+    [Theory]
+    [InlineData("1e400")]
+    [InlineData("-1e400")]
+    [InlineData("Infinity")]
+    [InlineData("NaN")]
+    public void Set_WithANonFiniteNumber_ThrowsNamingTheField(string text)
+    {
+        var impression = new Impression(Schema);
+
+        var act = () => impression.Set("I2", text);
+
+        act.Should().Throw<FormatException>().WithMessage("*'I2'*finite*");
+        impression.IsNumericSet(1).Should().BeFalse();
+    }
+
+    [Fact]
+    public void SetNumeric_WithInfinity_Throws_AndNaNStillMeansMissing()
+    {
+        var impression = new Impression(Schema);
+
+        var act = () => impression.SetNumeric(0, double.PositiveInfinity);
+        impression.SetNumeric(1, double.NaN);
+
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*'I1'*finite*");
+        impression.IsNumericSet(0).Should().BeFalse();
+        impression.IsNumericSet(1).Should().BeTrue();
+        double.IsNaN(impression.Numeric[1]).Should().BeTrue();
     }
 
     [Fact]

@@ -114,20 +114,26 @@ public sealed class ChampionPredictorTests(ServingModelFixture fixture) : IClass
 
         predictor.PredictCandidates(impressions[0], impressions, ctrs);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        // Three measured windows, the fewest bytes kept: an allocation on the hot path shows in every window, while a
+        // one-off on this thread (tier-1 recompilation under a busy test run, a class initializer) shows in one at most.
         float sum = 0;
-        for (var i = 0; i < 100_000; i++)
+        var allocated = long.MaxValue;
+        for (var window = 0; window < 3 && allocated > 0; window++)
         {
-            sum += predictor.Predict(impressions[i % impressions.Length]).Ctr;
-            sum += predictor.TryPredict(impressions[i % impressions.Length], out var p) ? p.Ctr : 0;
-        }
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 100_000; i++)
+            {
+                sum += predictor.Predict(impressions[i % impressions.Length]).Ctr;
+                sum += predictor.TryPredict(impressions[i % impressions.Length], out var p) ? p.Ctr : 0;
+            }
 
-        for (var i = 0; i < 1_000; i++)
-        {
-            predictor.PredictCandidates(impressions[0], impressions, ctrs);
-        }
+            for (var i = 0; i < 1_000; i++)
+            {
+                predictor.PredictCandidates(impressions[0], impressions, ctrs);
+            }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         allocated.Should().Be(0, "the hot path must not allocate");
         sum.Should().BeGreaterThan(0);

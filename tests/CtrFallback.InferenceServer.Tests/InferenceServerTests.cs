@@ -14,9 +14,9 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
-    private static async Task<InferenceServerFactory> ReadyServerAsync(TrainedArtifact model)
+    private static async Task<InferenceServerFactory> ReadyServerAsync(TrainedArtifact model, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var factory = new InferenceServerFactory();
+        var factory = new InferenceServerFactory(settings);
         await factory.Store.RegisterAsync("ctr", model.Artifact);
         _ = factory.Server; // starts the host, whose follower may load the champion first
         (await factory.ReloadAsync()).Outcome.Should().BeOneOf(ChampionReloadOutcome.Loaded, ChampionReloadOutcome.Unchanged);
@@ -179,6 +179,89 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
 
         (await reload.Content.ReadAsStringAsync()).Should().Contain("Loaded");
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/2");
+    }
+
+    [Theory]
+    [InlineData("""{"I1":1e400}""")]
+    [InlineData("""{"I1":-1e400}""")]
+    [InlineData("""{"I1":"1e400"}""")]
+    [InlineData("""{"I1":"Infinity"}""")]
+    [InlineData("""{"I1":"NaN"}""")]
+    [InlineData("""{"I1":"-\u0049nfinity"}""")]
+    public async Task Predict_WithANonFiniteNumber_Answers400NamingTheField(string body)
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsync("/predict", Json(body));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest, body);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        problem.RootElement.GetProperty("detail").GetString().Should().Contain("'I1'").And.Contain("finite");
+    }
+
+    [Fact]
+    public async Task PredictBatch_WithANonFiniteNumberInACandidate_Answers400NamingTheField()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsync("/predict/batch", Json("""{"context":{"C1":"68fd1e64"},"candidates":[{"C2":"aaaa"},{"I2":1e999}]}"""));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("candidate 1").And.Contain("'I2'");
+    }
+
+    [Fact]
+    public async Task Predict_WithUnknownFields_ScoresWithoutThem_AndCountsThemByNameOnMetrics()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+        var without = await CtrAsync(client, """{"C2":"80e26c9b"}""");
+
+        var with = await CtrAsync(client, """{"c1":"68fd1e64","C2":"80e26c9b"}""");
+        await CtrAsync(client, """{"c1":"68fd1e64","site_id":"x"}""");
+        (await client.PostAsync("/predict/batch", Json("""{"context":{},"candidates":[{"c1":"a"},{"C2":"b"}]}"""))).EnsureSuccessStatusCode();
+        var text = await client.GetStringAsync("/metrics");
+
+        with.Should().Be(without);
+        Sample(text, "ctrfallback_server_unknown_fields_total", "field=\"c1\"").Should().Be(3);
+        Sample(text, "ctrfallback_server_unknown_fields_total", "field=\"site_id\"").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Predict_WithMoreThanAHundredUnknownNames_CountsTheRestTogether()
+    {
+        await using var factory = await ReadyServerAsync(model);
+        using var client = factory.CreateClient();
+
+        for (var i = 0; i < 105; i++)
+        {
+            await CtrAsync(client, $$"""{"extra{{i}}":1}""");
+        }
+
+        var text = await client.GetStringAsync("/metrics");
+
+        text.Split('\n').Count(l => l.StartsWith("ctrfallback_server_unknown_fields_total{", StringComparison.Ordinal)).Should().Be(101);
+        Sample(text, "ctrfallback_server_unknown_fields_total", "field=\"(other)\"").Should().Be(5);
+    }
+
+    [Fact]
+    public async Task Predict_InRejectMode_Answers400NamingTheUnknownFieldAndTheLikelyOne()
+    {
+        await using var factory = await ReadyServerAsync(model, new Dictionary<string, string> { ["CtrFallback:Serving:UnknownFields"] = "Reject" });
+        using var client = factory.CreateClient();
+
+        var single = await client.PostAsync("/predict", Json("""{"c1":"68fd1e64"}"""));
+        var batch = await client.PostAsync("/predict/batch", Json("""{"context":{},"candidates":[{"C1":"a"},{"C3x":"b"}]}"""));
+        var known = await client.PostAsync("/predict", Json(BaselineBody));
+
+        single.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await single.Content.ReadAsStringAsync()).Should().Contain("'c1'").And.Contain("did you mean 'C1'");
+        batch.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await batch.Content.ReadAsStringAsync()).Should().Contain("candidate 1").And.Contain("'C3x'");
+        known.StatusCode.Should().Be(HttpStatusCode.OK);
+        Sample(await client.GetStringAsync("/metrics"), "ctrfallback_server_unknown_fields_total", "field=\"c1\"").Should().Be(1);
     }
 
     /// <summary>The value of the one sample of <paramref name="name"/> whose labels include every one given, from Prometheus text.</summary>

@@ -29,7 +29,7 @@ public sealed class TrainedArtifact : IDisposable
 }
 
 /// <summary>The real server (its Program), hosted in-process on a test server, over an in-memory model store.</summary>
-public sealed class InferenceServerFactory : WebApplicationFactory<Program>
+public sealed class InferenceServerFactory(IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
 {
     public InMemoryModelStore Store { get; } = new();
 
@@ -37,6 +37,11 @@ public sealed class InferenceServerFactory : WebApplicationFactory<Program>
     {
         builder.UseSetting("CtrFallback:Serving:PollInterval", "01:00:00");
         builder.UseSetting("CtrFallback:Serving:WarmupPredictions", "10");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureTestServices(services =>
         {
             services.RemoveAll<IModelStore>();

@@ -63,26 +63,84 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
     /// <param name="status">The HTTP status.</param>
     /// <param name="errorCode">MLflow's error_code, or <see langword="null"/> for an HTML page (as Werkzeug answers).</param>
     /// <param name="times">How many requests fail.</param>
-    public void FailNext(string call, int status, string? errorCode, int times = 1)
-    {
-        var queue = _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>());
-        for (var i = 0; i < times; i++)
-        {
-            queue.Enqueue(new Fault(status, errorCode, Stall: false, AfterServing: false));
-        }
-    }
+    /// <param name="skip">How many requests of the call are served normally first (to fail, say, the second set-tag).</param>
+    public void FailNext(string call, int status, string? errorCode, int times = 1, int skip = 0) =>
+        Enqueue(call, new Fault(FaultKind.Fail, status, errorCode), times, skip);
 
-    /// <summary>Serves the next request of a call (its effect happens) but answers it with an error, as a server that fails after committing.</summary>
-    public void FailAfterServingNext(string call, int status, string errorCode) =>
-        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(new Fault(status, errorCode, Stall: false, AfterServing: true));
+    /// <summary>
+    /// Serves the next <paramref name="times"/> requests of a call (their effect is committed) but answers each with an
+    /// error, as a server or proxy that fails after committing.
+    /// </summary>
+    public void FailAfterServingNext(string call, int status, string errorCode, int times = 1, int skip = 0) =>
+        Enqueue(call, new Fault(FaultKind.FailAfterServing, status, errorCode), times, skip);
+
+    /// <summary>Serves the next <paramref name="times"/> requests of a call (committed), then resets the connection instead of answering.</summary>
+    public void ResetAfterServingNext(string call, int times = 1, int skip = 0) =>
+        Enqueue(call, new Fault(FaultKind.ResetAfterServing, 0, null), times, skip);
+
+    /// <summary>Serves the next request of a call (committed), then holds the answer back until the client gives up (a lost reply seen as a timeout).</summary>
+    public void StallAfterServingNext(string call, int skip = 0) =>
+        Enqueue(call, new Fault(FaultKind.StallAfterServing, 0, null), 1, skip);
 
     /// <summary>Holds the next request of a call open until the client gives up on it (a timeout or a cancellation).</summary>
     /// <returns>A task that completes when the stalled request has arrived.</returns>
     public Task StallNext(string call)
     {
-        var fault = new Fault(0, null, Stall: true, AfterServing: false);
-        _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>()).Enqueue(fault);
+        var fault = new Fault(FaultKind.Stall, 0, null);
+        Enqueue(call, fault, 1, 0);
         return fault.Arrived.Task;
+    }
+
+    /// <summary>The names of every experiment, the default one included.</summary>
+    public IReadOnlyList<string> ExperimentNames()
+    {
+        lock (_gate)
+        {
+            return [.. _experiments.Keys.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The names of every registered model.</summary>
+    public IReadOnlyList<string> ModelNames()
+    {
+        lock (_gate)
+        {
+            return [.. _models.Keys.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>A model's versions with their run ids and tags, in version order.</summary>
+    public IReadOnlyList<(int Version, string RunId, IReadOnlyDictionary<string, string> Tags)> Versions(string modelName)
+    {
+        lock (_gate)
+        {
+            return _models.TryGetValue(modelName, out var model)
+                ? [.. model.Versions.Values.Select(v => (v.Version, v.RunId, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(v.Tags)))]
+                : [];
+        }
+    }
+
+    /// <summary>A model's aliases and the versions they point to.</summary>
+    public IReadOnlyDictionary<string, int> Aliases(string modelName)
+    {
+        lock (_gate)
+        {
+            return _models.TryGetValue(modelName, out var model) ? new Dictionary<string, int>(model.Aliases) : [];
+        }
+    }
+
+    private void Enqueue(string call, Fault fault, int times, int skip)
+    {
+        var queue = _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>());
+        for (var i = 0; i < skip; i++)
+        {
+            queue.Enqueue(new Fault(FaultKind.Pass, 0, null));
+        }
+
+        for (var i = 0; i < times; i++)
+        {
+            queue.Enqueue(fault);
+        }
     }
 
     /// <summary>How many requests of a call arrived, counting failed ones.</summary>
@@ -155,10 +213,10 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
             queue.TryDequeue(out fault);
         }
 
-        var failAfterServing = fault is { AfterServing: true } ? fault : null;
-        if (fault is { AfterServing: false })
+        var afterServing = fault is { Kind: FaultKind.FailAfterServing or FaultKind.ResetAfterServing or FaultKind.StallAfterServing } ? fault : null;
+        if (fault is { Kind: FaultKind.Fail or FaultKind.Stall })
         {
-            if (fault.Stall)
+            if (fault.Kind == FaultKind.Stall)
             {
                 fault.Arrived.TrySetResult();
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -181,7 +239,7 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         {
             if (artifactPath is not null)
             {
-                await HandleArtifactAsync(context, artifactPath);
+                await HandleArtifactAsync(context, artifactPath, afterServing);
                 return;
             }
 
@@ -209,6 +267,7 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
                 "POST runs/create" => CreateRun(body),
                 "POST runs/log-batch" => LogBatch(body),
                 "POST runs/update" => UpdateRun(body),
+                "POST runs/search" => SearchRuns(body),
                 "GET runs/get" => GetRun(Query(request, "run_id")),
                 "POST registered-models/create" => CreateRegisteredModel(Str(body, "name")),
                 "GET registered-models/get" => GetRegisteredModel(Query(request, "name")),
@@ -228,9 +287,9 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
                 return;
             }
 
-            if (failAfterServing is not null)
+            if (afterServing is not null)
             {
-                await Error(context, failAfterServing.Status, failAfterServing.ErrorCode!, $"Injected {failAfterServing.ErrorCode} after serving {call}.");
+                await FailAfterServingAsync(context, afterServing, call);
                 return;
             }
 
@@ -242,7 +301,24 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         }
     }
 
-    private async Task HandleArtifactAsync(HttpContext context, string path)
+    /// <summary>The answer to a request whose effect is already committed: an error, a reset connection, or no answer at all.</summary>
+    private static async Task FailAfterServingAsync(HttpContext context, Fault fault, string call)
+    {
+        switch (fault.Kind)
+        {
+            case FaultKind.ResetAfterServing:
+                context.Abort();
+                return;
+            case FaultKind.StallAfterServing:
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            default:
+                await Error(context, fault.Status, fault.ErrorCode!, $"Injected {fault.ErrorCode} after serving {call}.");
+                return;
+        }
+    }
+
+    private async Task HandleArtifactAsync(HttpContext context, string path, Fault? afterServing)
     {
         if (path.Split('/').Contains(".."))
         {
@@ -259,6 +335,12 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
                     {
                         _artifacts[path] = buffer.ToArray();
                     }
+                }
+
+                if (afterServing is not null)
+                {
+                    await FailAfterServingAsync(context, afterServing, "PUT mlflow-artifacts/artifacts");
+                    return;
                 }
 
                 await Json(context, 200, []);
@@ -405,6 +487,31 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
             }
 
             return [];
+        }
+    }
+
+    /// <summary>runs/search with the one filter shape the store sends: <c>tags.`key` = 'value'</c> (backticks or double quotes around the key).</summary>
+    private JsonObject SearchRuns(JsonObject body)
+    {
+        var experimentIds = body["experiment_ids"]?.AsArray().Select(e => e!.GetValue<string>()).ToHashSet(StringComparer.Ordinal)
+            ?? throw new MlflowError(400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'experiment_ids'.");
+        var filter = body["filter"]?.GetValue<string>() ?? string.Empty;
+        var match = RunTagFilterPattern().Match(filter);
+        if (filter.Length > 0 && !match.Success)
+        {
+            throw new MlflowError(400, "INVALID_PARAMETER_VALUE", $"Invalid filter '{filter}'");
+        }
+
+        var maxResults = body["max_results"] is { } max ? (int)Int64(max) : 1000;
+        lock (_gate)
+        {
+            var runs = _runs.Values
+                .Where(r => experimentIds.Contains(r.ExperimentId))
+                .Where(r => !match.Success || r.Tags.GetValueOrDefault(match.Groups["key"].Value) == match.Groups["value"].Value)
+                .OrderByDescending(r => r.StartTime).ThenByDescending(r => r.Sequence)
+                .Take(maxResults)
+                .ToList();
+            return runs.Count == 0 ? [] : new JsonObject { ["runs"] = new JsonArray([.. runs.Select(RunJson)]) };
         }
     }
 
@@ -733,12 +840,36 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
     [GeneratedRegex(@"^v\d+$", RegexOptions.IgnoreCase)]
     private static partial Regex ReservedVersionAlias();
 
+    [GeneratedRegex("""^\s*tags\.(?<kq>[`"])(?<key>[^`"]+)\k<kq>\s*=\s*'(?<value>[^']*)'\s*$""")]
+    private static partial Regex RunTagFilterPattern();
+
     [GeneratedRegex("""^\s*(?<field>name|run_id)\s*=\s*(?<q>['"])(?<value>.*)\k<q>\s*$""")]
     private static partial Regex FilterPattern();
 
     internal sealed record RecordedRequest(string Call, string? ArtifactPath, string Authorization);
 
-    private sealed record Fault(int Status, string? ErrorCode, bool Stall, bool AfterServing)
+    private enum FaultKind
+    {
+        /// <summary>Served normally: a placeholder so that a later request of the call is the one that fails.</summary>
+        Pass,
+
+        /// <summary>Answered with an error, not served.</summary>
+        Fail,
+
+        /// <summary>Held open, not served.</summary>
+        Stall,
+
+        /// <summary>Served (committed), then answered with an error.</summary>
+        FailAfterServing,
+
+        /// <summary>Served (committed), then the connection is reset.</summary>
+        ResetAfterServing,
+
+        /// <summary>Served (committed), then no answer until the client gives up.</summary>
+        StallAfterServing,
+    }
+
+    private sealed record Fault(FaultKind Kind, int Status, string? ErrorCode)
     {
         public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -21,6 +21,10 @@ public interface ITrainingJob
     /// <param name="progress">Receives rows read so far.</param>
     /// <param name="cancellationToken">Cancels the run; before registration nothing in the store changes.</param>
     /// <returns>What was trained, judged, registered and deployed.</returns>
+    /// <exception cref="ChampionChangeException">
+    /// The candidate passed the gate but the champion it was judged against was replaced while it trained (a manual
+    /// promote or rollback); it stays registered, not promoted (see <see cref="IChampionManager.PromoteCandidateAsync"/>).
+    /// </exception>
     Task<TrainingJobResult> RunAsync(TrainingJobRequest request, IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 }
 
@@ -134,7 +138,8 @@ internal sealed partial class TrainingJob(
             DeploymentResult? deployment = null;
             if (decision.Passed)
             {
-                // The version is committed: the alias move runs to its end even if cancellation arrives now.
+                // The version is committed: the alias move runs to its end even if cancellation arrives now. It is refused
+                // when the champion is no longer the one the gate compared against.
                 using var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.promote");
                 var change = await champions.PromoteCandidateAsync(champion?.Version, version.Version, cancellationToken).ConfigureAwait(false);
                 (version, deployment) = (change.Version, change.Deployment);
