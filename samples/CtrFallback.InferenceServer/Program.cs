@@ -44,6 +44,10 @@ builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     })
     .AddPrometheusExporter());
 builder.Services.AddOptions<AdminOptions>().Bind(section.GetSection(AdminOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ServerOptions>().Bind(section.GetSection(ServerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddHttpClient(RequestWarmup.ClientName);
+builder.Services.AddSingleton<RequestWarmup>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestWarmup>());
 builder.Services.AddSingleton<UnknownFields>();
 builder.Services.AddSingleton<ImpressionPool>();
 builder.Services.AddSingleton<PredictEndpoints>();

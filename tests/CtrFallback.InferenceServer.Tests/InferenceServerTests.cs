@@ -184,6 +184,38 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     }
 
     [Fact]
+    public async Task Readyz_OnKestrel_TurnsReadyOnlyAfterTheRequestWarmupHasDrivenBothEndpoints()
+    {
+        await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Server:Warmup"] = "00:00:01" });
+        factory.UseKestrel(0);
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        factory.StartServer();
+        using var client = factory.CreateClient();
+        var seen = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        HttpResponseMessage ready;
+        while (true)
+        {
+            ready = await client.GetAsync("/readyz");
+            if (ready.IsSuccessStatusCode || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                break;
+            }
+
+            seen.Add(await ready.Content.ReadAsStringAsync());
+            await Task.Delay(20);
+        }
+
+        var statistics = factory.Services.GetRequiredService<IChampionFollower>().Statistics;
+        var text = await client.GetStringAsync("/metrics");
+
+        ready.StatusCode.Should().Be(HttpStatusCode.OK);
+        seen.Should().Contain(s => s.Contains("Warming up"), "the model loads in well under the one-second warm-up");
+        statistics.Predictions.Should().BeGreaterThan(100, "the warm-up scores through the real endpoints");
+        Sample(text, "http_server_request_duration_seconds_count", "http_route=\"/predict/batch\"", "http_response_status_code=\"200\"").Should().BeGreaterThan(0);
+    }
+
+    [Fact]
     public async Task Reload_ByDefault_IsNotMapped()
     {
         await using var factory = await ReadyServerAsync(model);

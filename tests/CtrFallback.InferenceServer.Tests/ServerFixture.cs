@@ -64,7 +64,11 @@ internal sealed class RemoteAddressFilter(Func<System.Net.IPAddress?> address) :
     {
         app.Use((context, following) =>
         {
-            context.Connection.RemoteIpAddress = address();
+            if (address() is { } remote)
+            {
+                context.Connection.RemoteIpAddress = remote;
+            }
+
             return following(context);
         });
         next(app);
