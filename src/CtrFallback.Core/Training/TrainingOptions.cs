@@ -103,9 +103,13 @@ public sealed class TrainingOptions
     /// Raw-field trainers (LightGBM): a categorical value gets its own code when seen at least this many times in the
     /// training rows; rarer values share one "rare" code, and the empty value has its own.
     /// </summary>
-    /// <value>The default is 20 (the XGBoost peer's setting in the benchmarks).</value>
+    /// <value>
+    /// The default is 100, measured with LightGBM on the neutral 1M log: 20 (the XGBoost peer's setting) keeps up to 18k
+    /// values a field and every boosting round sorts them, 4 minutes for AUC 0.758; 100 keeps up to ~1.3k, AUC 0.751 in 29 s;
+    /// 1000 loses signal (AUC 0.745).
+    /// </value>
     [Range(1, int.MaxValue)]
-    public int VocabularyMinCount { get; set; } = 20;
+    public int VocabularyMinCount { get; set; } = 100;
 
     /// <summary>Seed for the trainer's randomness.</summary>
     /// <value>The default is 1.</value>
