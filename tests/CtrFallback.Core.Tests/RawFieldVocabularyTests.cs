@@ -14,7 +14,7 @@ public sealed class RawFieldVocabularyTests
     {
         var hasher = new FeatureHasher(Schema);
         var collector = new RawFieldCollector(Schema, minCount: 3);
-        var schema = new ClickLogSchema { Label = "y", Numeric = ["n"], Categorical = ["c"] };
+        var schema = new ClickLogSchema { HasHeader = true, Label = "y", Numeric = ["n"], Categorical = ["c"] };
 
         // "a" 4 times, "b" 3 times (one of them in the holdout), "c" twice, empty 5 times.
         string[] values = ["a", "a", "b", "a", "c", "", "", "b", "a", "c", "", "", "", "b"];
