@@ -28,6 +28,8 @@ else if (!string.Equals(kind, "file", StringComparison.OrdinalIgnoreCase))
     throw new InvalidOperationException($"CtrFallback:Store:Kind must be 'file' or 'mlflow', not '{kind}'.");
 }
 
+// A tree champion (CtrFallback.LightGbm) is served on the same allocation-free path as a linear one.
+ctr.UseLightGbmTrainer(section.GetSection("LightGbm"));
 ctr.AddChampionServing(section.GetSection("Serving"));
 builder.Services.AddProblemDetails();
 
