@@ -34,16 +34,8 @@ for tool in dotnet wrk taskset curl python3; do command -v "$tool" >/dev/null ||
 if (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then echo "port $PORT already in use"; exit 1; fi
 
 WORK=$(mktemp -d /tmp/ctrfallback-coldstart.XXXXXX)
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  [ -n "$SERVER_PID" ] && { wait "$SERVER_PID" 2>/dev/null || true; }
-  SERVER_PID=
-}
+# shellcheck source=server.sh
+. "$REPO/benchmarks/load/server.sh"
 finish() { stop_server; if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi; }
 trap finish EXIT
 

@@ -42,16 +42,8 @@ for p in "$PORT" "$BASE_PORT"; do
 done
 
 WORK=$(mktemp -d /tmp/ctrfallback-load.XXXXXX)
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  [ -n "$SERVER_PID" ] && { wait "$SERVER_PID" 2>/dev/null || true; }
-  SERVER_PID=
-}
+# shellcheck source=server.sh
+. "$REPO/benchmarks/load/server.sh"
 finish() {
   stop_server
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi

@@ -15,18 +15,26 @@ public sealed class TrainingTraceTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public async Task Run_UnderATracerProvider_ExportsTheRunWithItsStagesAsChildren()
+    /// <summary>An OpenTelemetry tracer provider exporting this test's source and the library's into a list, and a training container over a file store.</summary>
+    private (List<Activity> Exported, TracerProvider Tracing, ServiceProvider Provider) Traced()
     {
         var exported = new List<Activity>();
-        using var tracing = Sdk.CreateTracerProviderBuilder()
+        var tracing = Sdk.CreateTracerProviderBuilder()
             .AddSource(TestSource.Name)
             .AddCtrFallbackInstrumentation()
             .AddInMemoryExporter(exported)
             .Build();
         var services = new ServiceCollection();
         services.AddCtrFallback().UseFileModelStore(o => o.Path = _dir.File("store"));
-        await using var provider = services.BuildServiceProvider();
+        return (exported, tracing, services.BuildServiceProvider());
+    }
+
+    [Fact]
+    public async Task Run_UnderATracerProvider_ExportsTheRunWithItsStagesAsChildren()
+    {
+        var (exported, tracing, provider) = Traced();
+        using var owned = tracing;
+        await using var ownedProvider = provider;
         var log = _dir.Write("day.tsv", string.Join('\n', SyntheticClickLog.Generate(new SyntheticClickLogOptions { Rows = 20_000, Seed = 3 }).Select(i => i.Line)));
 
         // Other tests train in parallel on the same activity source: keep this test's trace only.
@@ -58,15 +66,9 @@ public sealed class TrainingTraceTests : IDisposable
     [Fact]
     public async Task Run_OnALogWithNothingToLearn_EndsTheRunActivityAsAnError()
     {
-        var exported = new List<Activity>();
-        using var tracing = Sdk.CreateTracerProviderBuilder()
-            .AddSource(TestSource.Name)
-            .AddCtrFallbackInstrumentation()
-            .AddInMemoryExporter(exported)
-            .Build();
-        var services = new ServiceCollection();
-        services.AddCtrFallback().UseFileModelStore(o => o.Path = _dir.File("store"));
-        await using var provider = services.BuildServiceProvider();
+        var (exported, tracing, provider) = Traced();
+        using var owned = tracing;
+        await using var ownedProvider = provider;
         var log = _dir.Write("clicks-only.tsv", string.Join('\n', Enumerable.Range(0, 200).Select(i => "1\t" + i + new string('\t', 38))));
 
         ActivityTraceId traceId;
