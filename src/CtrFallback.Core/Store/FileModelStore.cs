@@ -600,10 +600,6 @@ internal sealed class FileModelStore : IModelStore
             cancellationToken.ThrowIfCancellationRequested();
             _fileSystem.File.Move(temporary, path, overwrite: true);
         }
-        catch (IOException ex)
-        {
-            throw new ModelStoreException($"File model store: replacing {path} failed: {ex.Message}", ex);
-        }
         finally
         {
             TryDeleteFile(temporary);
@@ -618,7 +614,7 @@ internal sealed class FileModelStore : IModelStore
             {
                 return _fileSystem.FileStream.New(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+            catch (IOException ex) when (IsHeldByAnotherWriter(ex))
             {
                 if (attempt >= LockAttempts)
                 {
@@ -629,6 +625,15 @@ internal sealed class FileModelStore : IModelStore
             await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A lock another writer holds is a sharing violation: EWOULDBLOCK from <c>flock</c> (11 on Linux, 35 on macOS), or
+    /// ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION on Windows. Anything else (a full disk, a read-only folder) will
+    /// not pass by waiting, so it fails the call at once.
+    /// </summary>
+    private static bool IsHeldByAnotherWriter(IOException exception) =>
+        exception.GetType() == typeof(IOException)
+        && exception.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private bool TryDeleteDirectory(string modelName, string path)
     {
