@@ -35,6 +35,26 @@ public sealed class CliStoreFaultTests : IDisposable
         File.ReadAllText(notAFolder).Should().Be("x");
     }
 
+    [Fact]
+    public async Task Models_WhenTheMLflowServerRefusesConnections_ExitsOneNamingTheCallAfterTheRetries()
+    {
+        // A port nobody listens on: every attempt is refused at once.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var (exitCode, output) = await CliProcess.RunAsync(
+            Cli,
+            ["models", "--store", "mlflow", "--mlflow-uri", $"http://127.0.0.1:{closedPort}"],
+            TimeSpan.FromMinutes(3),
+            new Dictionary<string, string> { ["CtrFallback__MLflow__RetryDelay"] = "00:00:00.010" });
+
+        exitCode.Should().Be(1, output);
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Should().StartWith(
+            $"ctrfallback models: MLflow call GET registered-models/get failed: could not reach the server at http://127.0.0.1:{closedPort}/ (4 attempts;");
+    }
+
     [SkippableFact]
     public async Task TrainPromoteAndRollback_InAReadOnlyStore_ExitOneSayingAccessIsDenied_AndLeaveTheVersionsAndTheChampionAsTheyWere()
     {
