@@ -43,7 +43,7 @@ internal static class BenchCommand
             }
 
             TrainingResult trained;
-            using (var provider = Bare(s => s.AddCtrFallback(training)))
+            using (var provider = Bare(s => s.AddCtrFallback(training).UseLightGbmTrainer()))
             {
                 trained = await provider.GetRequiredService<ICtrTrainer>().TrainAsync(ClickLogSchema.Criteo, [data], cancellationToken: cancellationToken);
             }
@@ -52,7 +52,7 @@ internal static class BenchCommand
             using var serving = Bare(s =>
             {
                 s.AddSingleton<IModelStore>(new SingleArtifactStore(modelName, trained.Artifact));
-                s.AddCtrFallback().AddChampionServing(o => o.ModelName = modelName);
+                s.AddCtrFallback().UseLightGbmTrainer().AddChampionServing(o => o.ModelName = modelName);
             });
             var loaded = await serving.GetRequiredService<IChampionFollower>().ReloadAsync(cancellationToken);
             if (loaded.Outcome != ChampionReloadOutcome.Loaded)

@@ -20,6 +20,9 @@ internal static class Services
             .AddSimpleConsole(o => o.SingleLine = true)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var builder = services.AddCtrFallback(section);
+
+        // Trees train and serve here too (--trainer LightGbm, predict and bench on a tree champion).
+        builder.UseLightGbmTrainer(section.GetSection("LightGbm"));
         if (training is not null)
         {
             services.Configure(training);

@@ -8,7 +8,7 @@ using CtrFallback.Serving;
 namespace CtrFallback.InferenceServer;
 
 /// <summary>The HTTP endpoints: one impression, a batch of candidates, readiness, the model, metrics.</summary>
-internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollower follower, ImpressionPool impressions)
+internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollower follower, ImpressionPool impressions, RequestWarmup warmup)
 {
     /// <summary>A single impression's body is about 0.5 KiB; anything past this is refused rather than parsed.</summary>
     public const int MaxSingleBodyBytes = 64 * 1024;
@@ -25,9 +25,10 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
 
     public Task PredictBatchAsync(HttpContext context) => PredictBatchCoreAsync(context);
 
-    public IResult Ready() => predictor.IsReady
-        ? Results.Json(new { status = "ready", modelVersion = predictor.CurrentModel!.Label })
-        : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "No champion model is loaded yet.");
+    public IResult Ready() =>
+        !predictor.IsReady ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "No champion model is loaded yet.")
+        : !warmup.IsDone ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "Warming up the request path (CtrFallback:Server:Warmup).")
+        : Results.Json(new { status = "ready", modelVersion = predictor.CurrentModel!.Label });
 
     public IResult Model()
     {

@@ -6,6 +6,9 @@ using OpenTelemetry.Trace;
 var builder = Host.CreateApplicationBuilder(args);
 var section = builder.Configuration.GetSection(CtrFallbackServiceCollectionExtensions.SectionName);
 var ctr = builder.Services.AddCtrFallback(section);
+
+// CtrFallback:Training:Trainer = LightGbm trains trees; the champion it is gated against may be either kind.
+ctr.UseLightGbmTrainer(section.GetSection("LightGbm"));
 if (string.Equals(section["Store:Kind"], "mlflow", StringComparison.OrdinalIgnoreCase))
 {
     ctr.UseMLflowModelStore(section.GetSection("MLflow"));

@@ -12,6 +12,8 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     // A body exactly as the baseline's make_requests.py writes it (ints as numbers, missing as null).
     private const string BaselineBody = """{"I1":1,"I2":0,"I3":5,"I4":0,"I5":1382,"I6":4,"I7":15,"I8":2,"I9":181,"I10":1,"I11":2,"I12":null,"I13":2,"C1":"68fd1e64","C2":"80e26c9b","C3":"fb936136","C4":"7b4723c4","C5":"25c83c98","C6":"7e0ccccf","C7":"de7995b8","C8":"1f89b562","C9":"a73ee510","C10":"a8cd5504","C11":"b2cb9c98","C12":"37c9c164","C13":"2824a5f6","C14":"1adce6ef","C15":"8ba8b39a","C16":"891b62e7","C17":"e5ba7672","C18":"f54016b9","C19":"21ddcdc9","C20":"b1252a9d","C21":"07b5194c","C22":null,"C23":"3a171ecb","C24":"c5c50484","C25":"e8b83407","C26":"9727dd16"}""";
 
+    private const string AdminToken = "a-test-admin-token-of-some-length";
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     private static async Task<InferenceServerFactory> ReadyServerAsync(TrainedArtifact model, IReadOnlyDictionary<string, string>? settings = null)
@@ -170,15 +172,107 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     [Fact]
     public async Task Predict_AfterTheAliasMoves_ReportsTheNewVersion()
     {
+        await using var factory = await ReadyServerAsync(model, new Dictionary<string, string> { ["CtrFallback:Admin:Access"] = "Token", ["CtrFallback:Admin:Token"] = AdminToken });
+        using var client = factory.CreateClient();
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+
+        var reload = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/model/reload") { Headers = { Authorization = new("Bearer", AdminToken) } });
+        var response = await client.PostAsync("/predict", Json(BaselineBody));
+
+        (await reload.Content.ReadAsStringAsync()).Should().Contain("Loaded");
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/2");
+    }
+
+    [Fact]
+    public async Task Readyz_OnKestrel_TurnsReadyOnlyAfterTheRequestWarmupHasDrivenBothEndpoints()
+    {
+        await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Server:Warmup"] = "00:00:01" });
+        factory.UseKestrel(0);
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        factory.StartServer();
+        using var client = factory.CreateClient();
+        var seen = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        HttpResponseMessage ready;
+        while (true)
+        {
+            ready = await client.GetAsync("/readyz");
+            if (ready.IsSuccessStatusCode || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                break;
+            }
+
+            seen.Add(await ready.Content.ReadAsStringAsync());
+            await Task.Delay(20);
+        }
+
+        var statistics = factory.Services.GetRequiredService<IChampionFollower>().Statistics;
+        var text = await client.GetStringAsync("/metrics");
+
+        ready.StatusCode.Should().Be(HttpStatusCode.OK);
+        seen.Should().Contain(s => s.Contains("Warming up"), "the model loads in well under the one-second warm-up");
+        statistics.Predictions.Should().BeGreaterThan(100, "the warm-up scores through the real endpoints");
+        Sample(text, "http_server_request_duration_seconds_count", "http_route=\"/predict/batch\"", "http_response_status_code=\"200\"").Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task Reload_ByDefault_IsNotMapped()
+    {
         await using var factory = await ReadyServerAsync(model);
         using var client = factory.CreateClient();
         await factory.Store.RegisterAsync("ctr", model.Artifact);
 
         var reload = await client.PostAsync("/model/reload", null);
-        var response = await client.PostAsync("/predict", Json(BaselineBody));
 
-        (await reload.Content.ReadAsStringAsync()).Should().Contain("Loaded");
-        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/2");
+        reload.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        factory.Services.GetRequiredService<ICtrPredictor>().CurrentModel!.Label.Should().Be("ctr/1");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer not-the-token-at-all")]
+    [InlineData("Basic " + AdminToken)]
+    public async Task Reload_InTokenMode_WithoutTheToken_Answers401AndReloadsNothing(string? authorization)
+    {
+        await using var factory = await ReadyServerAsync(model, new Dictionary<string, string> { ["CtrFallback:Admin:Access"] = "Token", ["CtrFallback:Admin:Token"] = AdminToken });
+        using var client = factory.CreateClient();
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/model/reload");
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        var reload = await client.SendAsync(request);
+
+        reload.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        reload.Headers.WwwAuthenticate.ToString().Should().Be("Bearer");
+        factory.Services.GetRequiredService<ICtrPredictor>().CurrentModel!.Label.Should().Be("ctr/1");
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", HttpStatusCode.OK)]
+    [InlineData("::1", HttpStatusCode.OK)]
+    [InlineData("10.1.2.3", HttpStatusCode.Forbidden)]
+    public async Task Reload_InLoopbackMode_AnswersOnlyLoopbackConnections(string remote, HttpStatusCode expected)
+    {
+        await using var factory = await ReadyServerAsync(model, new Dictionary<string, string> { ["CtrFallback:Admin:Access"] = "Loopback" });
+        factory.RemoteAddress = System.Net.IPAddress.Parse(remote);
+        using var client = factory.CreateClient();
+
+        var reload = await client.PostAsync("/model/reload", null);
+
+        reload.StatusCode.Should().Be(expected);
+    }
+
+    [Fact]
+    public void Start_InTokenModeWithoutAToken_FailsNamingTheOption()
+    {
+        using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Admin:Access"] = "Token" });
+
+        var start = () => factory.Server;
+
+        start.Should().Throw<Exception>().Where(e => e.ToString().Contains("CtrFallback:Admin:Token"));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using CtrFallback.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -33,6 +34,9 @@ public sealed class InferenceServerFactory(IReadOnlyDictionary<string, string>? 
 {
     public InMemoryModelStore Store { get; } = new();
 
+    /// <summary>The client address requests appear to come from (the test server has no real connection); none by default.</summary>
+    public System.Net.IPAddress? RemoteAddress { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("CtrFallback:Serving:PollInterval", "01:00:00");
@@ -44,10 +48,29 @@ public sealed class InferenceServerFactory(IReadOnlyDictionary<string, string>? 
 
         builder.ConfigureTestServices(services =>
         {
+            services.AddSingleton<IStartupFilter>(new RemoteAddressFilter(() => RemoteAddress));
             services.RemoveAll<IModelStore>();
             services.AddSingleton<IModelStore>(Store);
         });
     }
 
     public async Task<ChampionReloadResult> ReloadAsync() => await Services.GetRequiredService<IChampionFollower>().ReloadAsync();
+}
+
+/// <summary>Gives test-server requests a client address, as Kestrel would from the socket.</summary>
+internal sealed class RemoteAddressFilter(Func<System.Net.IPAddress?> address) : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, following) =>
+        {
+            if (address() is { } remote)
+            {
+                context.Connection.RemoteIpAddress = remote;
+            }
+
+            return following(context);
+        });
+        next(app);
+    };
 }

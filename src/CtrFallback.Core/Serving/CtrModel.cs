@@ -11,7 +11,8 @@ namespace CtrFallback.Serving;
 
 /// <summary>
 /// A loaded model artifact that scores raw impressions: the featurizer plus, for linear models, the weights read
-/// out of the ML.NET model and applied by hand (allocation-free); other models go through a per-thread ML.NET engine.
+/// out of the ML.NET model and applied by hand (allocation-free); for raw-field models (trees), the vocabulary and the
+/// family's own allocation-free scorer; other models go through a per-thread ML.NET engine.
 /// </summary>
 internal sealed class CtrModel : IDisposable
 {
@@ -20,6 +21,8 @@ internal sealed class CtrModel : IDisposable
     private readonly float _slope;
     private readonly float _offset;
     private readonly ThreadLocal<EngineSlot>? _engines;
+    private readonly RawFieldFeaturizer? _rawFields;
+    private readonly IRawFieldScorer? _rawScorer;
 
     private CtrModel(MLContext ml, ITransformer transformer, DataViewSchema inputSchema, ArtifactMetadata metadata)
     {
@@ -27,7 +30,12 @@ internal sealed class CtrModel : IDisposable
         Transformer = transformer;
         InputSchema = inputSchema;
         Hasher = new FeatureHasher(metadata.Schema, metadata.NumericScales, metadata.HasherVersion);
-        if (TryGetLinear(transformer, out var weights, out var bias, out var slope, out var offset))
+        if (metadata.RawFieldTrainer is { } trainer)
+        {
+            _rawFields = new RawFieldFeaturizer(Hasher, metadata.Vocabulary!);
+            _rawScorer = RawFieldModelFamilies.Require(trainer).CreateScorer(transformer, _rawFields.Features);
+        }
+        else if (TryGetLinear(transformer, out var weights, out var bias, out var slope, out var offset))
         {
             if (weights.Length != Hasher.Dimension)
             {
@@ -54,6 +62,9 @@ internal sealed class CtrModel : IDisposable
 
     /// <summary>Whether scoring takes the hand-written linear path (no ML.NET call per prediction).</summary>
     public bool IsLinear => _weights is not null;
+
+    /// <summary>The raw-field featurizer of a tree model (its vocabulary), or <see langword="null"/> for a hashed model.</summary>
+    public RawFieldFeaturizer? RawFields => _rawFields;
 
     public static CtrModel Load(byte[] artifact, MLContext? ml = null)
     {
@@ -84,6 +95,14 @@ internal sealed class CtrModel : IDisposable
     /// <summary>Scores one row from raw numeric values and categorical value hashes (see <see cref="FeatureHasher.HashCategorical"/>).</summary>
     public float Predict(ReadOnlySpan<double> numeric, ReadOnlySpan<uint> categoricalHashes, DateTimeOffset? timestamp)
     {
+        if (_rawScorer is not null)
+        {
+            // Hot path of a tree model: codes from the vocabulary into a stack row, then the family's flattened trees.
+            Span<float> features = stackalloc float[_rawFields!.Count];
+            _rawFields.Featurize(numeric, categoricalHashes, timestamp, features);
+            return CorrectForNegativeSampling(_rawScorer.Predict(features), Metadata.NegativeSampleRate);
+        }
+
         Span<int> indices = stackalloc int[Hasher.HashedCount];
         Span<float> dense = stackalloc float[Hasher.NumericCount];
         Hasher.Featurize(numeric, categoricalHashes, timestamp, indices, dense);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using CtrFallback.Data;
 using CtrFallback.Evaluation;
+using CtrFallback.Features;
 using CtrFallback.Serving;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,12 +10,19 @@ using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
-using Microsoft.ML.Trainers.LightGbm;
 
 namespace CtrFallback.Training;
 
 /// <summary>Featurizes a click log once, then trains and evaluates with ML.NET over the featurized rows.</summary>
-internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, TimeProvider timeProvider, ILogger<CtrTrainer>? logger = null) : ICtrTrainer
+/// <remarks>
+/// Hashed linear models (SDCA, SGD) are Core's own; a raw-field trainer (LightGBM) comes from its package as an
+/// <see cref="IRawFieldModelFamily"/>, registered in the container or process-wide (<see cref="RawFieldModelFamilies"/>).
+/// </remarks>
+internal sealed partial class CtrTrainer(
+    IOptions<TrainingOptions> options,
+    TimeProvider timeProvider,
+    ILogger<CtrTrainer>? logger = null,
+    IEnumerable<IRawFieldModelFamily>? families = null) : ICtrTrainer
 {
     private readonly ILogger _logger = logger ?? NullLogger<CtrTrainer>.Instance;
 
@@ -38,6 +46,11 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
     {
         var o = options.Value;
         schema.Validate();
+
+        // The family first: a missing package fails before minutes of reading.
+        var family = !RawFieldModelFamilies.IsRawField(o.Trainer) ? null
+            : families?.FirstOrDefault(f => f.Trainer == o.Trainer) ?? RawFieldModelFamilies.Require(o.Trainer);
+        var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         var stages = new Dictionary<string, TimeSpan>();
         var clock = Stopwatch.StartNew();
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
@@ -53,7 +66,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
 
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
         Directory.CreateDirectory(temp);
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes);
+        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, collector is null ? null : collector.Add);
         CheckMalformed(reader);
         if (log.TrainingRows == 0 || log.HoldoutRows == 0)
         {
@@ -74,75 +87,31 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         featurize?.Dispose(); // Stopping twice (here and at the end of the scope) is harmless.
 
         clock.Restart();
-        using var fit = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.fit");
+        var fit = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.fit");
         var ml = new MLContext(o.Seed);
-
         var trainingRows = log.TrainingRowIndices(o.NegativeSampleRate);
-        var train = new FeaturizedLogView(log, trainingRows, cancellationToken);
-        var l2 = o.L2Regularization ?? (float)(10.0 / log.TrainingRows);
-        var (estimator, parameters) = CreateTrainer(ml, o, l2);
-        parameters["trainingData"] = train.IsWindowed ? "windowed" : "mapped";
-        parameters["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture);
-        var fitLog = new FitLog(ml);
-        ITransformer model;
-        try
+        var holdoutRows = log.HoldoutRowIndices();
+        Dictionary<string, string> parameters;
+        byte[] savedModel;
+        float[] probabilities;
+        RawFieldFeaturizer? rawFields = null;
+        if (family is not null)
         {
-            model = estimator.Fit(train);
+            (parameters, savedModel, probabilities, rawFields) = TrainRawFields(ml, family, collector!, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        else
         {
-            throw new OperationCanceledException("Training was cancelled.", cancellationToken);
-        }
-        finally
-        {
-            fitLog.Dispose();
-        }
-
-        foreach (var (key, value) in fitLog.Report(parameters))
-        {
-            parameters[key] = value;
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        if (o.Trainer is CtrTrainerKind.Sdca or CtrTrainerKind.Sgd)
-        {
-            var schemaSource = new FeaturizedLogView(log, trainingRows[..1], cancellationToken);
-            (model, var shift) = InterceptRefit.Apply(ml, model, log, trainingRows, log.TrainingPositives, schemaSource, cancellationToken);
-            parameters["interceptRefit"] = shift.ToString("R", CultureInfo.InvariantCulture);
+            (parameters, savedModel, probabilities) = TrainHashed(ml, o, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
         }
 
         var trainedRows = trainingRows.LongLength;
-        stages["train"] = clock.Elapsed;
-        LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainedRows);
         fit?.SetTag("ctrfallback.trainer", o.Trainer.ToString());
         fit?.SetTag("ctrfallback.rows", trainedRows);
         fit?.SetTag("ctrfallback.passes", parameters.GetValueOrDefault("passes"));
         fit?.Dispose();
 
-        clock.Restart();
+        // The fit above includes scoring the holdout (beside the model's save, for a linear model); this is the metrics.
         using var evaluate = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.evaluate");
-        cancellationToken.ThrowIfCancellationRequested();
-        var holdoutRows = log.HoldoutRowIndices();
-        var linear = LinearModel.From(model);
-
-        // Saving the ML.NET model takes a few hundred milliseconds for 2^20 weights: for a linear model it runs beside
-        // the evaluation, which then scores on the weights, not through ML.NET.
-        byte[] savedModel = [];
-        float[] probabilities = [];
-        if (linear is not null)
-        {
-            Parallel.Invoke(
-                () => savedModel = ModelArtifact.SaveModel(ml, model, train.Schema),
-                () => probabilities = linear.Probabilities(log, holdoutRows, cancellationToken));
-        }
-        else
-        {
-            savedModel = ModelArtifact.SaveModel(ml, model, train.Schema);
-            probabilities = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(new FeaturizedLogView(log, holdoutRows, cancellationToken)), reuseRowObject: true)
-                .Select(r => r.Probability)
-                .ToArray();
-        }
-
         for (var i = 0; i < probabilities.Length; i++)
         {
             probabilities[i] = CtrModel.CorrectForNegativeSampling(probabilities[i], o.NegativeSampleRate);
@@ -177,6 +146,8 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
             DataFingerprint = fingerprint,
             CreatedAt = timeProvider.GetUtcNow(),
             TrainingRows = trainedRows,
+            Vocabulary = rawFields?.Vocabulary,
+            VocabularyMinCount = rawFields is null ? 0 : o.VocabularyMinCount,
         };
         var artifact = ModelArtifact.Create(savedModel, metadata);
         return new TrainingResult
@@ -194,6 +165,106 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
             Holdout = log.HoldoutDescription,
             Stages = stages,
         };
+    }
+
+    private (Dictionary<string, string> Parameters, byte[] SavedModel, float[] Probabilities) TrainHashed(
+        MLContext ml, TrainingOptions o, FeaturizedLog log, int[] trainingRows, int[] holdoutRows, Dictionary<string, TimeSpan> stages, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var train = new FeaturizedLogView(log, trainingRows, cancellationToken);
+        var l2 = o.L2Regularization ?? (float)(10.0 / log.TrainingRows);
+        var (estimator, parameters) = CreateTrainer(ml, o, l2);
+        parameters["trainingData"] = train.IsWindowed ? "windowed" : "mapped";
+        parameters["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture);
+        var fitLog = new FitLog(ml);
+        ITransformer model;
+        try
+        {
+            model = estimator.Fit(train);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("Training was cancelled.", cancellationToken);
+        }
+        finally
+        {
+            fitLog.Dispose();
+        }
+
+        foreach (var (key, value) in fitLog.Report(parameters))
+        {
+            parameters[key] = value;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var schemaSource = new FeaturizedLogView(log, trainingRows[..1], cancellationToken);
+        (model, var shift) = InterceptRefit.Apply(ml, model, log, trainingRows, log.TrainingPositives, schemaSource, cancellationToken);
+        parameters["interceptRefit"] = shift.ToString("R", CultureInfo.InvariantCulture);
+
+        stages["train"] = clock.Elapsed;
+        LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainingRows.LongLength);
+
+        clock.Restart();
+        cancellationToken.ThrowIfCancellationRequested();
+        var linear = LinearModel.From(model) ?? throw new InvalidOperationException("The linear trainer did not give a linear model.");
+
+        // Saving the ML.NET model takes a few hundred milliseconds for 2^20 weights: it runs beside the evaluation, which
+        // scores on the weights, not through ML.NET.
+        byte[] savedModel = [];
+        float[] probabilities = [];
+        Parallel.Invoke(
+            () => savedModel = ModelArtifact.SaveModel(ml, model, train.Schema),
+            () => probabilities = linear.Probabilities(log, holdoutRows, cancellationToken));
+        return (parameters, savedModel, probabilities);
+    }
+
+    private (Dictionary<string, string> Parameters, byte[] SavedModel, float[] Probabilities, RawFieldFeaturizer Featurizer) TrainRawFields(
+        MLContext ml, IRawFieldModelFamily family, RawFieldCollector collector, FeaturizedLog log, int[] trainingRows, int[] holdoutRows, Dictionary<string, TimeSpan> stages, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var (featurizer, values) = collector.Complete(log.Hasher, holdoutRows);
+        var labels = new bool[collector.Rows];
+        for (var row = 0; row < labels.Length; row++)
+        {
+            labels[row] = log.Label(row);
+        }
+
+        var table = new RawFieldTable { Features = featurizer.Features, Values = values, Labels = labels, TrainingRows = trainingRows };
+        stages["vocabulary"] = clock.Elapsed;
+        LogStage(_logger, "vocabulary", clock.Elapsed.TotalSeconds, trainingRows.LongLength);
+        clock.Restart();
+        RawFieldModel fitted;
+        try
+        {
+            fitted = family.Train(table, o, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("Training was cancelled.", cancellationToken);
+        }
+
+        var parameters = new Dictionary<string, string>(fitted.Parameters)
+        {
+            ["trainer"] = o.Trainer.ToString(),
+            ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["featurizer.kind"] = "rawFields",
+            ["featurizer.vocabularyMinCount"] = o.VocabularyMinCount.ToString(CultureInfo.InvariantCulture),
+            ["featurizer.vocabularySizes"] = string.Join(',', featurizer.Vocabulary.Select(v => v.Count)),
+        };
+        stages["train"] = clock.Elapsed;
+        LogStage(_logger, "train", clock.Elapsed.TotalSeconds, trainingRows.LongLength);
+
+        // The holdout is scored by the very scorer serving uses, on the model as loaded back from its saved bytes.
+        clock.Restart();
+        cancellationToken.ThrowIfCancellationRequested();
+        using var stream = new MemoryStream(fitted.Model, writable: false);
+        var scorer = family.CreateScorer(ml.Model.Load(stream, out _), featurizer.Features);
+        var probabilities = new float[holdoutRows.Length];
+        for (var k = 0; k < holdoutRows.Length; k++)
+        {
+            probabilities[k] = scorer.Predict(table.Row(holdoutRows[k]));
+        }
+
+        return (parameters, fitted.Model, probabilities, featurizer);
     }
 
     private void CheckMalformed(ClickLogReader reader)
@@ -230,7 +301,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
         {
             ["trainer"] = o.Trainer.ToString(),
             ["threads"] = threads.ToString(CultureInfo.InvariantCulture),
-            ["deterministic"] = threads == 1 || o.Trainer == CtrTrainerKind.LightGbm ? "true" : "false",
+            ["deterministic"] = threads == 1 ? "true" : "false",
         };
         switch (o.Trainer)
         {
@@ -262,16 +333,7 @@ internal sealed partial class CtrTrainer(IOptions<TrainingOptions> options, Time
                 parameters["maxIterations"] = sgd.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
                 return (ml.BinaryClassification.Trainers.SgdCalibrated(sgd), parameters);
             default:
-                var gbm = new LightGbmBinaryTrainer.Options
-                {
-                    NumberOfIterations = o.Iterations > 0 ? o.Iterations : 100,
-                    NumberOfLeaves = 63,
-                    NumberOfThreads = threads,
-                    Seed = o.Seed,
-                };
-                parameters["maxIterations"] = gbm.NumberOfIterations.ToString(CultureInfo.InvariantCulture);
-                parameters["leaves"] = "63";
-                return (ml.BinaryClassification.Trainers.LightGbm(gbm), parameters);
+                throw new InvalidOperationException($"{o.Trainer} is not a hashed linear trainer.");
         }
     }
 

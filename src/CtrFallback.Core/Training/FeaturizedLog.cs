@@ -89,14 +89,15 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         string directory,
         Action<long>? progress,
         CancellationToken cancellationToken,
-        long memoryBudgetBytes = long.MaxValue)
+        long memoryBudgetBytes = long.MaxValue,
+        RowObserver? observer = null)
     {
         var hasher = new FeatureHasher(schema);
         var path = Path.Combine(directory, $"ctrfallback-{Guid.NewGuid():N}.features");
         var log = new FeaturizedLog(path, hasher) { _memoryBudget = memoryBudgetBytes };
         try
         {
-            log.Write(reader, championScorer, progress, cancellationToken);
+            log.Write(reader, championScorer, observer, progress, cancellationToken);
             log.Map();
             log.SelectHoldout(holdoutFraction, schema.Timestamp is not null);
             return log;
@@ -242,7 +243,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         _base = pointer + _view.PointerOffset;
     }
 
-    private void Write(ClickLogReader reader, Func<ClickLogRow, float>? championScorer, Action<long>? progress, CancellationToken cancellationToken)
+    private void Write(ClickLogReader reader, Func<ClickLogRow, float>? championScorer, RowObserver? observer, Action<long>? progress, CancellationToken cancellationToken)
     {
         var hasher = Hasher;
         var buffer = new byte[_rowSize];
@@ -273,6 +274,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
                 }
 
                 hasher.Featurize(row.Numeric, hashes, row.Timestamp, indices, dense);
+                observer?.Invoke(row, hashes);
 
                 // Sorted once here, not on every training pass.
                 SmallSort.Sort(indices);
@@ -412,6 +414,9 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         public static partial int madvise(nint address, nuint length, int advice);
     }
 }
+
+/// <summary>Sees one row of a click log as it is featurized, with its categorical hashes.</summary>
+internal delegate void RowObserver(ClickLogRow row, ReadOnlySpan<uint> categoricalHashes);
 
 /// <summary>One featurized row as ML.NET sees it (serving's ML.NET engine and offline scoring).</summary>
 internal sealed class FeatureVectorRow

@@ -54,6 +54,13 @@ internal static class ModelArtifact
     {
         using var zip = Open(artifact);
         var metadata = ReadMetadata(zip);
+
+        // Before ML.NET looks for the model's loader: a tree artifact without its package gets an error that names it.
+        if (metadata.RawFieldTrainer is { } family)
+        {
+            RawFieldModelFamilies.Require(family);
+        }
+
         var entry = zip.GetEntry(ModelEntry) ?? throw new InvalidDataException($"The model artifact has no '{ModelEntry}'.");
         using var model = new MemoryStream();
         using (var stream = entry.Open())
@@ -119,4 +126,20 @@ internal sealed record ArtifactMetadata
     public DateTimeOffset CreatedAt { get; init; }
 
     public long TrainingRows { get; init; }
+
+    /// <summary>
+    /// For a raw-field model (trees), each categorical field's vocabulary in code order (see
+    /// <see cref="Features.RawFieldFeaturizer"/>); <see langword="null"/> for a hashed linear model.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>>? Vocabulary { get; init; }
+
+    /// <summary>A value joined its field's vocabulary when seen at least this often in the training rows.</summary>
+    public int VocabularyMinCount { get; init; }
+
+    /// <summary>The raw-field family that scores this model, or <see langword="null"/> for a hashed linear model.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public CtrTrainerKind? RawFieldTrainer =>
+        Vocabulary is null ? null
+        : Enum.TryParse<CtrTrainerKind>(Trainer, out var kind) ? kind
+        : throw new InvalidDataException($"The model artifact's trainer '{Trainer}' is not one this library knows.");
 }

@@ -11,7 +11,11 @@ public enum CtrTrainerKind
     /// <summary>Logistic regression by Hogwild stochastic gradient descent, multi-threaded.</summary>
     Sgd,
 
-    /// <summary>Gradient-boosted trees (LightGBM); slower to train and to score over large hashed spaces.</summary>
+    /// <summary>
+    /// Gradient-boosted trees (LightGBM) on the raw fields: numerics as numbers, categoricals through a per-field
+    /// vocabulary (<see cref="TrainingOptions.VocabularyMinCount"/>). Lives in the CtrFallback.LightGbm package
+    /// (<c>UseLightGbmTrainer()</c>).
+    /// </summary>
     LightGbm,
 }
 
@@ -45,10 +49,11 @@ public sealed class TrainingOptions
     [Range(0.0, 10.0)]
     public float? L2Regularization { get; set; }
 
-    /// <summary>Passes over the training data (SDCA and SGD) or boosting rounds (LightGBM).</summary>
+    /// <summary>Passes over the training data (SDCA and SGD) or the most boosting rounds (LightGBM).</summary>
     /// <value>
     /// The default is 0: the trainer's own stopping rule. SDCA runs until its relative duality gap is below
-    /// <see cref="ConvergenceTolerance"/>, at most 100 passes, and reports the passes it ran; SGD runs 5; LightGBM 100.
+    /// <see cref="ConvergenceTolerance"/>, at most 100 passes, and reports the passes it ran; SGD runs 5; LightGBM its
+    /// package's default rounds, stopping early on a slice of the training rows.
     /// </value>
     [Range(0, 10_000)]
     public int Iterations { get; set; }
@@ -93,6 +98,18 @@ public sealed class TrainingOptions
 
     /// <summary>SDCA's pass limit when <see cref="Iterations"/> is 0; the fit normally stops earlier, at <see cref="ConvergenceTolerance"/>.</summary>
     internal const int DefaultSdcaMaximumIterations = 100;
+
+    /// <summary>
+    /// Raw-field trainers (LightGBM): a categorical value gets its own code when seen at least this many times in the
+    /// training rows; rarer values share one "rare" code, and the empty value has its own.
+    /// </summary>
+    /// <value>
+    /// The default is 100, measured with LightGBM on the neutral 1M log: 20 (the XGBoost peer's setting) keeps up to 18k
+    /// values a field and every boosting round sorts them, 4 minutes for AUC 0.758; 100 keeps up to ~1.3k, AUC 0.751 in 29 s;
+    /// 1000 loses signal (AUC 0.745).
+    /// </value>
+    [Range(1, int.MaxValue)]
+    public int VocabularyMinCount { get; set; } = 100;
 
     /// <summary>Seed for the trainer's randomness.</summary>
     /// <value>The default is 1.</value>
