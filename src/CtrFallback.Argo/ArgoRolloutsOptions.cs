@@ -42,10 +42,17 @@ public sealed class ArgoRolloutsOptions
     /// <value>The default is 5 seconds.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How many times a call that failed transiently (5xx, 429, connection error) is retried (<c>CtrFallback:Argo:MaxRetryAttempts</c>).</summary>
+    /// <summary>How many times a call that failed transiently (5xx, 429, connection error, <see cref="AttemptTimeout"/>) is retried (<c>CtrFallback:Argo:MaxRetryAttempts</c>).</summary>
     /// <value>The default is 4.</value>
     [Range(0, 20)]
     public int MaxRetryAttempts { get; set; } = 4;
+
+    /// <summary>
+    /// How long one call to the Kubernetes API may take before it is abandoned and retried as a transient failure
+    /// (<c>CtrFallback:Argo:AttemptTimeout</c>), so that one hung request does not use up the whole <see cref="Timeout"/>.
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The delay before the first retry; it doubles with each further retry (<c>CtrFallback:Argo:RetryDelay</c>).</summary>
     /// <value>The default is 1 second.</value>

@@ -25,6 +25,11 @@ internal sealed class ArgoRolloutsOptionsValidator : IValidateOptions<ArgoRollou
             failures.Add($"CtrFallback:Argo:PollInterval ({options.PollInterval}) must not exceed Timeout ({options.Timeout}).");
         }
 
+        if (options.AttemptTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"CtrFallback:Argo:AttemptTimeout must be positive (was {options.AttemptTimeout}).");
+        }
+
         if (options.RetryDelay < TimeSpan.Zero)
         {
             failures.Add($"CtrFallback:Argo:RetryDelay must not be negative (was {options.RetryDelay}).");

@@ -245,6 +245,160 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trigger_WhenThePatchHangs_AbandonsItAfterAttemptTimeout_RetriesAndSucceeds()
+    {
+        _server.BreakNext("PATCH", ConnectionFault.Hang);
+        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("PATCH").Should().Be(2, "the hung patch was abandoned and sent again");
+        _server.Generation.Should().Be(4, "one restart");
+    }
+
+    [Fact]
+    public async Task Trigger_WhenAReadHangsWhileWaiting_AbandonsItAfterAttemptTimeout_AndKeepsWaiting()
+    {
+        _server.BreakNext("GET", ConnectionFault.Hang);
+        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("GET").Should().Be(ControllerScript.BecomesHealthy().Steps + 1);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenEveryPatchHangs_FailsAfterTheLastAttemptSayingItTimedOut()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            _server.BreakNext("PATCH", ConnectionFault.Hang);
+        }
+
+        using var trigger = CreateTrigger(o => (o.AttemptTimeout, o.MaxRetryAttempts) = (TimeSpan.FromMilliseconds(200), 2));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("kept failing to patch").And.Contain("3 attempts").And.Contain("timeout");
+        _server.Count("PATCH").Should().Be(3);
+        _server.Generation.Should().Be(3, "no restart was applied");
+    }
+
+    [Fact]
+    public async Task Trigger_WhenTheApiServerHangsPastTheTriggersTimeout_TimesOutSayingTheRolloutWasNeverReadBack()
+    {
+        _server.BreakNext("PATCH", ConnectionFault.Hang);
+        using var trigger = CreateTrigger(o => (o.Timeout, o.PollInterval, o.AttemptTimeout) = (TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(1)));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.TimedOut, result.Message);
+        result.Message.Should().Contain("within 00:00:01").And.Contain("never read back");
+    }
+
+    [Fact]
+    public async Task Trigger_WhenThePatchConnectionIsReset_RetriesAndSucceeds()
+    {
+        _server.BreakNext("PATCH", ConnectionFault.Reset);
+        using var trigger = CreateTrigger();
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("PATCH").Should().Be(2);
+        _server.Generation.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenThePatchIsAppliedButItsReplyIsLost_SendsTheSameRestartAgain_AndThePodsRestartOnce()
+    {
+        _server.BreakNext("PATCH", ConnectionFault.ResetAfterApplying);
+        using var trigger = CreateTrigger();
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        var patches = _server.Requests.Where(r => r.Method == "PATCH").Select(r => r.Body).ToList();
+        patches.Should().HaveCount(2).And.OnlyContain(b => b == patches[0], "the retry asks for the same restartAt");
+        _server.Generation.Should().Be(4, "a merge patch of the same restartAt changes nothing the second time");
+    }
+
+    [Fact]
+    public async Task Trigger_WhenAReadConnectionIsResetWhileWaiting_KeepsWaiting()
+    {
+        _server.BreakNext("GET", ConnectionFault.Reset);
+        using var trigger = CreateTrigger();
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("GET").Should().Be(ControllerScript.BecomesHealthy().Steps + 1);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenReadsKeepFailingWith5xx_FailsAfterTheLastRetryNamingTheRead()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            _server.FailNext("GET", HttpStatusCode.ServiceUnavailable);
+        }
+
+        using var trigger = CreateTrigger(o => o.MaxRetryAttempts = 2);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("kept failing to get").And.Contain("3 attempts").And.Contain("503");
+        _server.Count("GET").Should().Be(3);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenReadConnectionsKeepBeingReset_FailsAfterTheLastRetryNamingTheRead()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            _server.BreakNext("GET", ConnectionFault.Reset);
+        }
+
+        using var trigger = CreateTrigger(o => o.MaxRetryAttempts = 2);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("kept failing to get").And.Contain("3 attempts");
+        _server.Count("GET").Should().Be(3);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenAReadIsRejectedWith401_FailsAtOnceSayingTheCredentialsWereRejected()
+    {
+        _server.FailNext("GET", HttpStatusCode.Unauthorized);
+        using var trigger = CreateTrigger();
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("401 Unauthorized").And.Contain("to get rollouts.argoproj.io");
+        _server.Count("GET").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Trigger_WhenTheRolloutDisappearsWhileWaiting_FailsAtOnceSayingWhichRolloutIsMissing()
+    {
+        _server.FailNext("GET", HttpStatusCode.NotFound);
+        using var trigger = CreateTrigger();
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("'ctr-inference' was not found in namespace 'ads'").And.Contain("404 on get");
+        _server.Count("GET").Should().Be(1);
+    }
+
+    [Fact]
     public async Task Trigger_WhenTheCallerCancels_Throws()
     {
         _server.Script = ControllerScript.NeverFinishes();

@@ -32,6 +32,7 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly Queue<(string Method, HttpStatusCode Status)> _faults = new();
     private readonly HashSet<string> _forbiddenVerbs = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Queue<(string Method, ConnectionFault Fault)> _connectionFaults = new();
 
     // The Rollout as the API server stores it.
     private long _generation = 3;
@@ -61,6 +62,18 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
 
     /// <summary>How the simulated controller moves the status after a restart is asked for.</summary>
     public ControllerScript Script { get; set; } = ControllerScript.BecomesHealthy();
+
+    /// <summary>The Rollout's <c>metadata.generation</c>: 3 at start, one more for each restart asked for.</summary>
+    public long Generation
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _generation;
+            }
+        }
+    }
 
     public string RolloutPath => $"{RolloutPathPrefix}{Namespace}/rollouts/{RolloutName}";
 
@@ -100,6 +113,15 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The next request with this method meets a broken connection instead of an answer (see <see cref="ConnectionFault"/>).</summary>
+    public void BreakNext(string method, ConnectionFault fault)
+    {
+        lock (_gate)
+        {
+            _connectionFaults.Enqueue((method, fault));
+        }
+    }
+
     /// <summary>Every request with this verb is refused with 403, as RBAC does when a Role lacks it.</summary>
     public void Forbid(string verb)
     {
@@ -126,10 +148,48 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
             context.Request.Headers.Authorization.FirstOrDefault(),
             body);
 
+        var fault = TakeConnectionFault(request.Method);
+        if (fault is ConnectionFault.Hang or ConnectionFault.Reset)
+        {
+            lock (_gate)
+            {
+                _requests.Add(request);
+            }
+
+            if (fault == ConnectionFault.Hang)
+            {
+                // No answer until the client gives up and closes the connection.
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            context.Abort();
+            return;
+        }
+
         var (status, json) = Handle(request);
+        if (fault == ConnectionFault.ResetAfterApplying)
+        {
+            context.Abort();
+            return;
+        }
+
         context.Response.StatusCode = (int)status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(json.ToJsonString(), context.RequestAborted);
+    }
+
+    private ConnectionFault? TakeConnectionFault(string method)
+    {
+        lock (_gate)
+        {
+            return _connectionFaults.Count > 0 && _connectionFaults.Peek().Method == method ? _connectionFaults.Dequeue().Fault : null;
+        }
     }
 
     private (HttpStatusCode, JsonNode) Handle(RecordedRequest request)
@@ -286,6 +346,19 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
 
         public void SetRestartedAt(string? restartedAt) => server._restartedAt = restartedAt;
     }
+}
+
+/// <summary>How <see cref="LoopbackKubernetesApiServer.BreakNext"/> breaks a request's connection.</summary>
+internal enum ConnectionFault
+{
+    /// <summary>The request is read and never answered (a hung API server or a black-holing proxy).</summary>
+    Hang,
+
+    /// <summary>The connection is reset before the request is applied.</summary>
+    Reset,
+
+    /// <summary>The request is applied, then the connection is reset before the reply: the answer is lost.</summary>
+    ResetAfterApplying,
 }
 
 /// <summary>

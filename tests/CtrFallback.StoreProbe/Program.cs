@@ -9,8 +9,10 @@
 //       registers one version, and right before the rename that would make it visible prints "READY <stagingFolder>"
 //       and waits forever, to be killed there.
 using System.Globalization;
+using System.IO.Abstractions;
 using System.Security.Cryptography;
 using CtrFallback;
+using CtrFallback.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 var mode = args.ElementAtOrDefault(0);
@@ -26,30 +28,30 @@ var barrierFolder = mode == "register" ? args.ElementAtOrDefault(5) : null;
 var parties = barrierFolder is null ? 1 : int.Parse(args[6], CultureInfo.InvariantCulture);
 var round = 0;
 
-var services = new ServiceCollection();
-services.AddCtrFallback().UseFileModelStore(o =>
+// The commit is the rename of the staging folder into versions/: a FaultingFileSystem (the tests' decorator, injected
+// where the store takes its IFileSystem) stops there. A rename that loses the race for a number is retried; the barrier
+// is met once per registration, at its first rename.
+var fileSystem = new FaultingFileSystem(new FileSystem());
+var committing = new HashSet<string>(StringComparer.Ordinal);
+bool IsCommit(FileSystemCall call) => call.Operation == "Directory.Move" && call.Under(".staging") && committing.Add(call.Path);
+if (mode == "crash")
 {
-    o.Path = storePath;
+    // Everything is written and flushed, nothing is visible yet: park here, to be killed.
+    fileSystem.When(IsCommit, call =>
+    {
+        Console.Out.WriteLine($"READY {call.Path}");
+        Console.Out.Flush();
+        Thread.Sleep(Timeout.Infinite);
+    });
+}
+else if (barrierFolder is not null)
+{
+    fileSystem.When(IsCommit, _ => MeetAtBarrier(barrierFolder, parties, round++));
+}
 
-    // The store's internal test hook (InternalsVisibleTo): everything is written and flushed, nothing is visible yet.
-    if (mode == "crash")
-    {
-        o.BeforeCommit = async (staging, cancellationToken) =>
-        {
-            Console.Out.WriteLine($"READY {staging}");
-            Console.Out.Flush();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        };
-    }
-    else if (barrierFolder is not null)
-    {
-        o.BeforeCommit = (_, _) =>
-        {
-            MeetAtBarrier(barrierFolder, parties, round++);
-            return Task.CompletedTask;
-        };
-    }
-});
+var services = new ServiceCollection();
+services.AddSingleton<IFileSystem>(fileSystem);
+services.AddCtrFallback().UseFileModelStore(o => o.Path = storePath);
 await using var provider = services.BuildServiceProvider();
 var store = provider.GetRequiredService<IModelStore>();
 

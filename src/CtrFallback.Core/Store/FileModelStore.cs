@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Abstractions;
 using System.Security.Cryptography;
@@ -30,8 +29,9 @@ namespace CtrFallback.Store;
 /// the next number.</para>
 /// <para>Crash leftovers: a staging folder's writer holds <c>&lt;id&gt;.lock</c> open with <see cref="FileShare.None"/> (an
 /// advisory <c>flock</c> on Unix, released by the kernel when the process dies). The next registration removes only
-/// staging folders whose lock it can take, so it never removes a live writer's folder. This relies on .NET's file
-/// locking, so <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> must not be set.</para>
+/// staging folders whose lock it can take, so it never removes a live writer's folder, in another process or in this one
+/// (a <c>flock</c> belongs to the open file, not to the process; Windows share modes likewise). This relies on .NET's
+/// file locking, so <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> must not be set.</para>
 /// <para>Durability: files are flushed to disk (fsync) before the rename; the folder entry created by the rename is not
 /// fsynced (.NET has no API for a folder's fsync), so after a power loss the newest version may be missing, never partial.</para>
 /// </remarks>
@@ -54,14 +54,9 @@ internal sealed class FileModelStore : IModelStore
     private const int LockAttempts = 3000;
     private static readonly TimeSpan LockPollInterval = TimeSpan.FromMilliseconds(10);
 
-    // Staging folders (by id) being written by this process. File locks already protect them; this also covers file systems
-    // that do not enforce FileShare.None within one process (TestableIO's MockFileSystem).
-    private static readonly ConcurrentDictionary<string, byte> InFlightStaging = new(StringComparer.Ordinal);
-
     private readonly IFileSystem _fileSystem;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly Func<string, CancellationToken, Task>? _beforeCommit;
 
     public FileModelStore(
         IFileSystem fileSystem,
@@ -75,7 +70,6 @@ internal sealed class FileModelStore : IModelStore
         _fileSystem = fileSystem;
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<FileModelStore>.Instance;
-        _beforeCommit = options.Value.BeforeCommit;
         RootPath = fileSystem.Path.GetFullPath(options.Value.Path);
     }
 
@@ -125,7 +119,6 @@ internal sealed class FileModelStore : IModelStore
 
         // Taken before the staging folder exists and held until it is gone, so a cleaner never takes a live writer's folder.
         var ownerLock = _fileSystem.FileStream.New(ownerLockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        InFlightStaging[stagingId] = 0;
         try
         {
             _fileSystem.Directory.CreateDirectory(staging);
@@ -151,11 +144,6 @@ internal sealed class FileModelStore : IModelStore
                 JsonSerializer.SerializeToUtf8Bytes(stored, FileModelStoreJsonContext.Default.StoredVersion),
                 cancellationToken).ConfigureAwait(false);
 
-            if (_beforeCommit is not null)
-            {
-                await _beforeCommit(staging, cancellationToken).ConfigureAwait(false);
-            }
-
             // The last moment cancellation is honoured: after the rename the version exists.
             cancellationToken.ThrowIfCancellationRequested();
             var version = Commit(modelName, staging, versionsFolder);
@@ -177,7 +165,6 @@ internal sealed class FileModelStore : IModelStore
 
             await ownerLock.DisposeAsync().ConfigureAwait(false);
             TryDeleteFile(ownerLockPath);
-            InFlightStaging.TryRemove(stagingId, out _);
         }
     }
 
@@ -433,11 +420,6 @@ internal sealed class FileModelStore : IModelStore
     {
         foreach (var folder in _fileSystem.Directory.EnumerateDirectories(stagingRoot).ToList())
         {
-            if (InFlightStaging.ContainsKey(_fileSystem.Path.GetFileName(folder)))
-            {
-                continue;
-            }
-
             var lockPath = folder + ".lock";
             FileSystemStream held;
             try
@@ -618,10 +600,6 @@ internal sealed class FileModelStore : IModelStore
             cancellationToken.ThrowIfCancellationRequested();
             _fileSystem.File.Move(temporary, path, overwrite: true);
         }
-        catch (IOException ex)
-        {
-            throw new ModelStoreException($"File model store: replacing {path} failed: {ex.Message}", ex);
-        }
         finally
         {
             TryDeleteFile(temporary);
@@ -636,7 +614,7 @@ internal sealed class FileModelStore : IModelStore
             {
                 return _fileSystem.FileStream.New(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+            catch (IOException ex) when (IsHeldByAnotherWriter(ex))
             {
                 if (attempt >= LockAttempts)
                 {
@@ -647,6 +625,15 @@ internal sealed class FileModelStore : IModelStore
             await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A lock another writer holds is a sharing violation: EWOULDBLOCK from <c>flock</c> (11 on Linux, 35 on macOS), or
+    /// ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION on Windows. Anything else (a full disk, a read-only folder) will
+    /// not pass by waiting, so it fails the call at once.
+    /// </summary>
+    private static bool IsHeldByAnotherWriter(IOException exception) =>
+        exception.GetType() == typeof(IOException)
+        && exception.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private bool TryDeleteDirectory(string modelName, string path)
     {

@@ -18,12 +18,6 @@ public sealed class FileModelStoreOptions : IValidatableObject
     [Required(AllowEmptyStrings = false, ErrorMessage = "The file model store's Path is required: set CtrFallback:Store:Path.")]
     public string Path { get; set; } = "ctrfallback-store";
 
-    /// <summary>
-    /// Test hook: awaited after a version is fully written and flushed to its staging folder, right before the rename
-    /// that makes it visible. Receives the staging folder. Used by the store probe to be killed at that very moment.
-    /// </summary>
-    internal Func<string, CancellationToken, Task>? BeforeCommit { get; set; }
-
     /// <inheritdoc />
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {

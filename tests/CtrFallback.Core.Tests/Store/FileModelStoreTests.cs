@@ -1,3 +1,4 @@
+using System.IO.Abstractions;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -116,17 +117,54 @@ public sealed class FileModelStoreTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("disk")]
+    [InlineData("MockFileSystem")]
+    public async Task StagingFolderOfARegistrationStillRunningInThisProcess_IsNotRemovedByAnotherStoreInstancesRegistration(string fileSystemKind)
+    {
+        // Two store instances in one process share nothing but the folder: only the writer's file lock protects its staging.
+        IFileSystem disk = fileSystemKind == "disk" ? new FileSystem() : new System.IO.Abstractions.TestingHelpers.MockFileSystem();
+        using var parked = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var parking = new FaultingFileSystem(disk).When(
+            call => call.Operation == "Directory.Move" && call.Under(FileModelStore.StagingFolder),
+            _ =>
+            {
+                parked.Set();
+                release.Wait(TimeSpan.FromMinutes(1));
+            },
+            times: 1);
+        var first = FileStoreHost.Create(StoreRoot, fileSystem: parking);
+        var second = FileStoreHost.Create(StoreRoot, fileSystem: disk);
+
+        var pending = Task.Run(() => first.RegisterAsync(new ModelRegistration(Model, "first"u8.ToArray())));
+        parked.Wait(TimeSpan.FromMinutes(1)).Should().BeTrue("the first registration reaches its commit");
+        var overtaking = await second.RegisterAsync(new ModelRegistration(Model, "second"u8.ToArray()));
+        release.Set();
+        var parkedOne = await pending;
+
+        overtaking.Version.Should().Be(1);
+        parkedOne.Version.Should().Be(2, "its staging folder survived the other registration's cleanup");
+        (await second.DownloadArtifactAsync(Model, 2)).Should().Equal("first"u8.ToArray());
+        disk.Directory.EnumerateFileSystemEntries(disk.Path.Combine(second.RootPath, Model, FileModelStore.StagingFolder)).Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Register_CancelledRightBeforeTheRename_LeavesNothingVisibleNorStaged()
     {
         using var cancellation = new CancellationTokenSource();
         var stagedArtifactLength = -1L;
-        var store = FileStoreHost.Create(StoreRoot, beforeCommit: (staging, _) =>
-        {
-            stagedArtifactLength = new FileInfo(Path.Combine(staging, FileModelStore.ArtifactFileName)).Length;
-            cancellation.Cancel();
-            return Task.CompletedTask;
-        });
+
+        // version.json is written last: cancel as it is flushed to disk, after which only the rename is left.
+        var fileSystem = new FaultingFileSystem(new FileSystem()).When(
+            call => call.Operation == "Stream.Fsync" && call.Under(FileModelStore.StagingFolder) && call.FileName == FileModelStore.VersionFileName,
+            call =>
+            {
+                stagedArtifactLength = new FileInfo(Path.Combine(Path.GetDirectoryName(call.Path)!, FileModelStore.ArtifactFileName)).Length;
+                cancellation.Cancel();
+            },
+            times: 1);
+        var store = FileStoreHost.Create(StoreRoot, fileSystem: fileSystem);
 
         var register = () => store.RegisterAsync(new ModelRegistration(Model, new byte[4096]), cancellation.Token);
 

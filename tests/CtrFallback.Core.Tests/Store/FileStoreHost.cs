@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace CtrFallback.Tests.Store;
 
-/// <summary>Builds file stores for tests: through DI as an application does, or directly with a chosen clock and hook.</summary>
+/// <summary>Builds file stores for tests: through DI as an application does, or directly with a chosen clock and file system.</summary>
 internal static class FileStoreHost
 {
     public static ServiceProvider Build(string path, IFileSystem? fileSystem = null)
@@ -20,8 +20,8 @@ internal static class FileStoreHost
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public static FileModelStore Create(string path, TimeProvider? timeProvider = null, Func<string, CancellationToken, Task>? beforeCommit = null) =>
-        new(new FileSystem(), Options.Create(new FileModelStoreOptions { Path = path, BeforeCommit = beforeCommit }), timeProvider ?? TimeProvider.System);
+    public static FileModelStore Create(string path, TimeProvider? timeProvider = null, IFileSystem? fileSystem = null) =>
+        new(fileSystem ?? new FileSystem(), Options.Create(new FileModelStoreOptions { Path = path }), timeProvider ?? TimeProvider.System);
 
     public static string VersionFolder(string root, string modelName, int version) =>
         Path.Combine(root, modelName, FileModelStore.VersionsFolder, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
