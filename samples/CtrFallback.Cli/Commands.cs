@@ -22,7 +22,8 @@ internal static class Commands
             Value("--out", "The file to write (required)."),
             Value("--seed", "Random seed."),
             Value("--ctr", "Target click rate (default 0.2)."),
-            Flag("--learnable", "Only fields the log shows drive the truth (a model can reach it)."));
+            Flag("--learnable", "Only fields the log shows drive the truth (a model can reach it)."),
+            Value("--crosses", "Crosses planted in the truth instead of the preset's, e.g. C2:C17,C5:C22."));
         Add(root, "train", "The training batch: read, featurize, train, evaluate on the most recent rows, gate against the champion on the same holdout, register; on a pass move 'champion' and trigger a rollout. One training thread gives the same model from the same log every time.", TrainCommand.RunAsync,
             [Value("--data", "Click-log files, comma-separated, in time order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
         Add(root, "models", "List versions with metrics, gate results and aliases.", ModelCommands.ModelsAsync,

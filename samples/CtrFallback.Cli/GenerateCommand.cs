@@ -16,12 +16,30 @@ internal static class GenerateCommand
             Seed = (int)(args.Long("--seed") ?? 42),
             Ctr = args.Double("--ctr") ?? 0.2,
             Learnable = args.Flag("--learnable"),
+            Crosses = args.String("--crosses") is { } crosses ? ParseCrosses(crosses) : null,
         };
         args.EnsureAllUsed();
         var clock = Stopwatch.StartNew();
-        var (written, clicks) = SyntheticClickLog.Write(output, options);
+        long written, clicks;
+        try
+        {
+            (written, clicks) = SyntheticClickLog.Write(output, options);
+        }
+        catch (ArgumentException ex) when (options.Crosses is not null)
+        {
+            throw new UsageException($"{ex.Message} (--crosses)");
+        }
+
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {written:N0} rows to {output} in {clock.Elapsed.TotalSeconds:F1} s; click rate {(double)clicks / Math.Max(1, written):F4}"));
         return Task.FromResult(0);
     }
+
+    /// <summary>Parses <c>C2:C17,C5:C22</c>; the generator checks the field names.</summary>
+    private static FieldCross[] ParseCrosses(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(pair => pair.Split(':', StringSplitOptions.TrimEntries) is [{ Length: > 0 } a, { Length: > 0 } b]
+                ? new FieldCross(a, b)
+                : throw new UsageException($"--crosses takes pairs such as C2:C17,C5:C22, got '{pair}'"))
+            .ToArray();
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using CtrFallback.Data;
 
 namespace CtrFallback.Tests;
@@ -33,5 +34,48 @@ public sealed class SyntheticClickLogTests
         rows.Select(f => f[14 + 8]).Distinct().Count().Should().BeLessThanOrEqualTo(3, "C9 has 3 values");
         rows.Select(f => f[14 + 2]).Distinct().Count().Should().BeGreaterThan(5_000, "C3 has a long tail");
         rows.Max(f => f[5].Length == 0 ? 0 : double.Parse(f[5], CultureInfo.InvariantCulture)).Should().BeGreaterThan(100_000, "I5 is heavy-tailed");
+    }
+
+    [Theory]
+    [InlineData(false, 7, "35acf522e0ab75ae529f3497000bf39c245accc6c7409224ff4ac14f53f9de2b")]
+    [InlineData(true, 3, "047e8b4f398f384962b7ca70965379ba63bbb7c8641c7c146a70c8689e452f52")]
+    public void Write_WithoutCrosses_WritesTheSameBytesAsBeforeTheKnobExisted(bool learnable, int seed, string sha256)
+    {
+        // The hashes are of logs written by the generator before SyntheticClickLogOptions.Crosses existed.
+        using var directory = new TempDirectory();
+        var path = directory.File("log.tsv");
+
+        SyntheticClickLog.Write(path, new SyntheticClickLogOptions { Rows = 2_000, Seed = seed, Learnable = learnable });
+
+        Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))).Should().Be(sha256);
+    }
+
+    [Fact]
+    public void Generate_WithPlantedCrosses_ChangesTheTruthOnlyThroughThosePairs()
+    {
+        var preset = new SyntheticClickLogOptions { Rows = 3_000, Seed = 5 };
+        var crossed = preset with { Crosses = [new FieldCross("C2", "C17"), new FieldCross("C5", "C22")] };
+
+        var before = SyntheticClickLog.Generate(preset).ToArray();
+        var after = SyntheticClickLog.Generate(crossed).ToArray();
+
+        SyntheticClickLog.PlantedCrosses(crossed).Should().Equal(crossed.Crosses);
+        SyntheticClickLog.PlantedCross(preset).Should().Be(new FieldCross("C6", "C14"));
+
+        // Same random draws, so the same field values; only the truth (and with it some labels) moves.
+        after.Select(i => i.Line[2..]).Should().Equal(before.Select(i => i.Line[2..]));
+        var moved = before.Zip(after).Count(p => Math.Abs(p.First.TruthProbability - p.Second.TruthProbability) > 1e-3);
+        moved.Should().BeGreaterThan(2_700, "C2 and C17 are never empty, so every row's truth carries the new cross");
+        SyntheticClickLog.Generate(crossed).Select(i => i.Line).Should().Equal(after.Select(i => i.Line), "the knob is as deterministic as the rest");
+    }
+
+    [Fact]
+    public void Generate_WithACrossOfAnUnknownField_ThrowsNamingTheOption()
+    {
+        var options = new SyntheticClickLogOptions { Crosses = [new FieldCross("C2", "C27")] };
+
+        var act = () => SyntheticClickLog.Generate(options);
+
+        act.Should().Throw<ArgumentException>().WithMessage("*SyntheticClickLogOptions.Crosses*'C27'*");
     }
 }

@@ -26,6 +26,13 @@ public sealed record SyntheticClickLogOptions
     /// </summary>
     /// <value>The default is <see langword="false"/>: rare ids and a latent activity factor carry signal, as in real logs.</value>
     public bool Learnable { get; init; }
+
+    /// <summary>
+    /// Pairs of categorical fields (C1..C26) whose interaction the hidden truth carries instead of the preset's planted cross,
+    /// so that a test can plant crosses the Criteo preset lacks and check that a search finds them.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the one planted cross of <see cref="SyntheticClickLog.PlantedCross"/>.</value>
+    public IReadOnlyList<FieldCross>? Crosses { get; init; }
 }
 
 /// <summary>One generated impression: its log line and the hidden truth's click probability.</summary>
@@ -43,8 +50,13 @@ public static class SyntheticClickLog
 {
     /// <summary>The cross planted in the hidden truth: C6 x C14, or C17 x C20 (fewer value pairs) when <see cref="SyntheticClickLogOptions.Learnable"/>.</summary>
     /// <param name="options">The generator's settings.</param>
-    public static FieldCross PlantedCross(SyntheticClickLogOptions options) =>
-        options?.Learnable == true ? new FieldCross("C17", "C20") : new FieldCross("C6", "C14");
+    public static FieldCross PlantedCross(SyntheticClickLogOptions options) => PlantedCrosses(options)[0];
+
+    /// <summary>The crosses planted in the hidden truth: <see cref="SyntheticClickLogOptions.Crosses"/> when set, otherwise the one of <see cref="PlantedCross"/>.</summary>
+    /// <param name="options">The generator's settings.</param>
+    public static IReadOnlyList<FieldCross> PlantedCrosses(SyntheticClickLogOptions options) =>
+        options?.Crosses is { Count: > 0 } crosses ? crosses
+        : options?.Learnable == true ? [new FieldCross("C17", "C20")] : [new FieldCross("C6", "C14")];
 
     private static readonly int[] Cardinality =
     [
@@ -74,16 +86,24 @@ public static class SyntheticClickLog
 
     /// <summary>Generates impressions lazily; the sequence is the same for the same options.</summary>
     /// <param name="options">The settings.</param>
+    /// <exception cref="ArgumentException"><see cref="SyntheticClickLogOptions.Crosses"/> names a field the log does not have.</exception>
     public static IEnumerable<SyntheticImpression> Generate(SyntheticClickLogOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var bias = SolveBias(options);
+
+        // Checked here, not on the first row read: the iterator below runs lazily.
+        return Generate(options, Planted(options));
+    }
+
+    private static IEnumerable<SyntheticImpression> Generate(SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted)
+    {
+        var bias = SolveBias(options, planted);
         var random = new Random(options.Seed);
         var fields = new string[40];
         var line = new StringBuilder(400);
         for (long i = 0; i < options.Rows; i++)
         {
-            var logit = bias + Row(random, options, fields, out _);
+            var logit = bias + Row(random, options, planted, fields, out _);
             var p = 1 / (1 + Math.Exp(-logit));
             var label = random.NextDouble() < p;
             fields[0] = label ? "1" : "0";
@@ -100,9 +120,10 @@ public static class SyntheticClickLog
     public static (long Rows, long Clicks) Write(string path, SyntheticClickLogOptions options)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var impressions = Generate(options);
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false), 1 << 16);
         long rows = 0, clicks = 0;
-        foreach (var impression in Generate(options))
+        foreach (var impression in impressions)
         {
             writer.Write(impression.Line);
             writer.Write('\n');
@@ -113,7 +134,29 @@ public static class SyntheticClickLog
         return (rows, clicks);
     }
 
-    private static double Row(Random random, SyntheticClickLogOptions options, string[] fields, out double activity)
+    /// <summary>The planted crosses as (field, field, key tag); the preset's keeps its original tag so default logs stay byte for byte the same.</summary>
+    private static (int A, int B, ulong Tag)[] Planted(SyntheticClickLogOptions options)
+    {
+        if (options.Crosses is not { Count: > 0 } crosses)
+        {
+            return [options.Learnable ? (16, 19, 0xC6C14UL) : (5, 13, 0xC6C14UL)];
+        }
+
+        return crosses.Select(c =>
+        {
+            var (a, b) = (Index(c.First), Index(c.Second));
+            return a == b
+                ? throw new ArgumentException($"SyntheticClickLogOptions.Crosses: '{c}' crosses a field with itself.")
+                : (a, b, 0xC0000UL | ((ulong)a << 8) | (uint)b);
+        }).ToArray();
+
+        static int Index(string name) =>
+            name is ['C', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 26
+                ? n - 1
+                : throw new ArgumentException($"SyntheticClickLogOptions.Crosses: '{name}' is not a categorical field of the generated log (C1..C26).");
+    }
+
+    private static double Row(Random random, SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted, string[] fields, out double activity)
     {
         activity = Gaussian(random);
         var logit = options.Learnable ? 0 : 0.35 * activity * options.Signal;
@@ -160,24 +203,26 @@ public static class SyntheticClickLog
             }
         }
 
-        // The planted cross: an effect of the pair that neither field shows alone.
-        var (a, b) = options.Learnable ? (16, 19) : (5, 13);
-        if (ranks[a] >= 0 && ranks[b] >= 0)
+        // The planted crosses: an effect of the pair that neither field shows alone.
+        foreach (var (a, b, tag) in planted)
         {
-            logit += 0.6 * options.Signal * HashedGaussian((0xC6C14UL << 40) | ((ulong)ranks[a] << 20) | (uint)ranks[b]);
+            if (ranks[a] >= 0 && ranks[b] >= 0)
+            {
+                logit += 0.6 * options.Signal * HashedGaussian((tag << 40) | ((ulong)ranks[a] << 20) | (uint)ranks[b]);
+            }
         }
 
         return logit;
     }
 
-    private static double SolveBias(SyntheticClickLogOptions options)
+    private static double SolveBias(SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted)
     {
         var random = new Random(options.Seed ^ 0x5EED);
         var fields = new string[40];
         var logits = new double[20_000];
         for (var i = 0; i < logits.Length; i++)
         {
-            logits[i] = Row(random, options, fields, out _);
+            logits[i] = Row(random, options, planted, fields, out _);
         }
 
         double lo = -20, hi = 20;
