@@ -9,9 +9,32 @@ internal static class AnalyzeCommand
     {
         var files = args.Required("--data").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var schema = SchemaOptions.Read(args);
-        var output = args.Required("--out");
+        var output = args.String("--out");
+        var suggestPath = args.String("--suggest-schema");
         var sample = args.Long("--sample");
+        var suggestion = new SchemaSuggestionOptions();
+        suggestion = suggestion with
+        {
+            MinZ = args.Double("--min-z") ?? suggestion.MinZ,
+            MaxCollidingShare = args.Double("--max-colliding-share") ?? suggestion.MaxCollidingShare,
+            MemoryBudgetBytes = args.Long("--memory-budget-mb") is { } mb ? mb << 20 : suggestion.MemoryBudgetBytes,
+        };
         args.EnsureAllUsed();
+        if (output is null && suggestPath is null)
+        {
+            throw new UsageException("--out (the HTML report) or --suggest-schema (a schema file) is required");
+        }
+
+        if (suggestion.MaxCollidingShare is <= 0 or >= 1)
+        {
+            throw new UsageException($"--max-colliding-share must be between 0 and 1, got {suggestion.MaxCollidingShare}");
+        }
+
+        if (suggestion.MemoryBudgetBytes < 4 << 10)
+        {
+            throw new UsageException("--memory-budget-mb must be at least 1");
+        }
+
         if (sample is < 1000 or > 10_000_000)
         {
             throw new UsageException($"--sample must be between 1000 and 10,000,000 rows, got {sample}");
@@ -25,13 +48,25 @@ internal static class AnalyzeCommand
         }
 
         var analysis = await ClickLogAnalyzer.AnalyzeAsync(schema, files, options, cancellationToken);
-        await File.WriteAllTextAsync(output, ClickLogAnalyzer.ToHtml(analysis), cancellationToken);
+        if (output is not null)
+        {
+            await File.WriteAllTextAsync(output, ClickLogAnalyzer.ToHtml(analysis), cancellationToken);
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"analysed {analysis.Rows:N0} rows ({analysis.SampleRows:N0} sampled) in {analysis.Elapsed.TotalSeconds:F1} s; wrote {output}"));
+            $"analysed {analysis.Rows:N0} rows ({analysis.SampleRows:N0} sampled) in {analysis.Elapsed.TotalSeconds:F1} s{(output is null ? string.Empty : $"; wrote {output}")}"));
         foreach (var (cross, rank) in analysis.CrossCandidates.Take(5).Select((c, i) => (c, i + 1)))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cross #{rank}  {cross.First} x {cross.Second}  NE gain {Math.Round(cross.NeGain, 5) + 0.0:+0.00000;-0.00000;0} (z {cross.Z:0.0})  AUC gain {Math.Round(cross.AucGain, 4) + 0.0:+0.0000;-0.0000;0}{(cross.InSchema ? "  (in schema)" : string.Empty)}"));
+        }
+
+        if (suggestPath is not null)
+        {
+            var suggested = ClickLogAnalyzer.SuggestSchema(analysis, suggestion);
+            await File.WriteAllTextAsync(suggestPath, suggested.ToJson(), cancellationToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {suggestPath}: {suggested.AddedCrosses.Count} cross(es) added with z >= {suggestion.MinZ:0.##} ({string.Join(", ", suggested.AddedCrosses.Select(c => $"{c.First}x{c.Second} z {c.Z:0.0}"))}); hash bits {suggested.Schema.HashBits} (expected colliding share {suggested.CollidingShare:P1} of {suggested.DistinctFeatures:N0} features)"));
         }
 
         return 0;

@@ -35,7 +35,11 @@ internal static class Commands
         Add(root, "predict", "Score a click log with a stored model (tab-separated label and ctr per row).", ModelCommands.PredictAsync,
             [Value("--data", "The click log to score (required)."), Value("--model", "champion (default) or a version number."), Value("--out", "The scores file (default standard output)."), .. Schema(), .. Store()]);
         Add(root, "analyze", "Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.", AnalyzeCommand.RunAsync,
-            [Value("--data", "Click-log files, comma-separated (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write (required).")]);
+            [Value("--data", "Click-log files, comma-separated (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
+             Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
+             Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
+             Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
+             Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 64).")]);
         Add(root, "report", "Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.", ReportCommand.RunAsync,
             [Value("--version", "The version (required)."), Value("--out", "The HTML file to write (required)."), .. Store()]);
         Add(root, "bench", "Train a small model (or load one from a store) and measure in-process featurize+predict: p50/p99 latency, bytes per call, throughput.", BenchCommand.RunAsync,

@@ -40,6 +40,19 @@ public static class ClickLogAnalyzer
         return Task.Run(() => ClickLogProfiler.Analyze(schema, files, options, cancellationToken), cancellationToken);
     }
 
+    /// <summary>
+    /// Turns an analysis into a schema: the analyzed schema plus every pairwise cross whose held-out gain is significant,
+    /// and the hash bits that keep the expected collisions under a target within a memory budget. Deterministic.
+    /// </summary>
+    /// <param name="analysis">The analysis (its schema is the input schema).</param>
+    /// <param name="options">The significance, collision and memory settings; defaults when <see langword="null"/>.</param>
+    /// <returns>The suggestion; <see cref="SchemaSuggestion.ToJson"/> is the schema file.</returns>
+    public static SchemaSuggestion SuggestSchema(ClickLogAnalysis analysis, SchemaSuggestionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return SchemaSuggestion.Create(analysis, options ?? new SchemaSuggestionOptions());
+    }
+
     /// <summary>Renders an analysis as one self-contained HTML page (inline CSS and SVG, no scripts, no network).</summary>
     /// <param name="analysis">The analysis to render.</param>
     /// <returns>The HTML document.</returns>

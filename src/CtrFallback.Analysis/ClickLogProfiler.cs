@@ -231,7 +231,7 @@ internal static class ClickLogProfiler
     /// <summary>Expected share of D distinct features that share a slot of 2^b with at least one other: 1 − (1 − 2^−b)^(D−1).</summary>
     internal static HashingCollisionEstimate Collisions(int hashBits, long distinctFeatures)
     {
-        static double Share(int bits, long d) => d <= 1 ? 0 : -double.ExpM1((d - 1) * Math.Log(1 - Math.ScaleB(1, -bits)));
+        static double Share(int bits, long d) => Features.HashWidth.CollidingShare(bits, d);
         var byBits = new SortedSet<int> { 16, 18, 20, 22, 24, 26, 28, hashBits }
             .Where(b => b is >= FeatureSchema.MinHashBits and <= FeatureSchema.MaxHashBits)
             .Select(b => new KeyValuePair<int, double>(b, Share(b, distinctFeatures)))

@@ -25,6 +25,30 @@ public sealed class ClickLogSchemaTests
     }
 
     [Theory]
+    [InlineData("criteo")]
+    [InlineData("avazu")]
+    public void ToJson_ReadsBackAsTheSameSchema_WithEvidenceKeptOutOfTheSchema(string preset)
+    {
+        var schema = ClickLogSchema.FromPreset(preset) with { HashBits = 23 };
+
+        var json = schema.ToJson(w => w.WriteStringValue("why"));
+        var read = ClickLogSchema.Parse(json);
+
+        json.Should().Contain("\"evidence\": \"why\"");
+        read.Separator.Should().Be(schema.Separator);
+        read.HasHeader.Should().Be(schema.HasHeader);
+        (read.Columns ?? []).Should().Equal(schema.Columns ?? []);
+        read.Label.Should().Be(schema.Label);
+        read.Numeric.Should().Equal(schema.Numeric);
+        read.Categorical.Should().Equal(schema.Categorical);
+        read.Ignore.Should().Equal(schema.Ignore);
+        read.Timestamp.Should().Be(schema.Timestamp);
+        read.Crosses.Should().Equal(schema.Crosses);
+        read.HashBits.Should().Be(23);
+        read.ToJson().Should().Be(schema.ToJson(), "the same schema writes the same bytes");
+    }
+
+    [Theory]
     [InlineData("""{ "separator": ",", "hasHeader": true, "categorical": ["a"] }""", "*'label' is required*")]
     [InlineData("""{ "hasHeader": false, "label": "y", "categorical": ["a"] }""", "*'columns' must list*")]
     [InlineData("""{ "hasHeader": false, "columns": ["y", "a"], "label": "y", "categorical": ["a", "b"] }""", "*unknown column 'b'*")]

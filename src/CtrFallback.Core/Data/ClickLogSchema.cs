@@ -74,7 +74,7 @@ public sealed record ClickLogSchema
     };
 
     /// <summary>Reads a schema from its JSON text and validates it.</summary>
-    /// <param name="json">The JSON document (keys: separator, hasHeader, columns, label, numeric, categorical, ignore, timestamp, crosses, hashBits).</param>
+    /// <param name="json">The JSON document (keys: separator, hasHeader, columns, label, numeric, categorical, ignore, timestamp, crosses, hashBits; and evidence, which records why a suggested schema chose what it did and is not read).</param>
     /// <param name="source">Where the text came from, for error messages.</param>
     /// <exception cref="ClickLogSchemaException">The document is not valid JSON or not a valid schema.</exception>
     public static ClickLogSchema Parse(string json, string source = "schema")
@@ -133,6 +133,67 @@ public sealed record ClickLogSchema
         }
 
         return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Writes the schema as the JSON document <see cref="Parse"/> reads, keys in a fixed order so the same schema gives the same bytes.</summary>
+    /// <param name="evidence">Writes the value of an <c>evidence</c> key (why a suggestion chose what it did); none when <see langword="null"/>.</param>
+    internal string ToJson(Action<Utf8JsonWriter>? evidence = null)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("separator", Separator == '\t' ? "\\t" : new string(Separator, 1));
+            json.WriteBoolean("hasHeader", HasHeader);
+            if (Columns is not null)
+            {
+                WriteList("columns", Columns);
+            }
+
+            json.WriteString("label", Label);
+            WriteList("numeric", Numeric);
+            WriteList("categorical", Categorical);
+            WriteList("ignore", Ignore);
+            if (Timestamp is not null)
+            {
+                json.WriteStartObject("timestamp");
+                json.WriteString("column", Timestamp.Field);
+                json.WriteString("format", Timestamp.Format);
+                json.WriteEndObject();
+            }
+
+            json.WriteStartArray("crosses");
+            foreach (var cross in Crosses)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(cross.First);
+                json.WriteStringValue(cross.Second);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("hashBits", HashBits);
+            if (evidence is not null)
+            {
+                json.WritePropertyName("evidence");
+                evidence(json);
+            }
+
+            json.WriteEndObject();
+
+            void WriteList(string name, IReadOnlyList<string> values)
+            {
+                json.WriteStartArray(name);
+                foreach (var value in values)
+                {
+                    json.WriteStringValue(value);
+                }
+
+                json.WriteEndArray();
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
     /// <summary>Checks the schema's internal consistency; header-dependent checks happen when a file is opened.</summary>
@@ -234,6 +295,9 @@ public sealed record ClickLogSchema
         public string[][]? Crosses { get; set; }
 
         public int? HashBits { get; set; }
+
+        /// <summary>Why a suggested schema chose its crosses and hash bits: kept in the file for people, not read.</summary>
+        public JsonElement? Evidence { get; set; }
     }
 
     internal sealed class TimestampDocument

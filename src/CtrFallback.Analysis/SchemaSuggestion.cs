@@ -1,0 +1,149 @@
+using System.Text.Json;
+using CtrFallback.Data;
+using CtrFallback.Features;
+
+namespace CtrFallback.Analysis;
+
+/// <summary>How <see cref="ClickLogAnalyzer.SuggestSchema"/> turns an analysis into a schema.</summary>
+public sealed record SchemaSuggestionOptions
+{
+    /// <summary>A cross is added when its held-out NE gain is at least this many standard errors (<see cref="CrossCandidate.Z"/>).</summary>
+    /// <value>The default is 3: with a few hundred pairs scored, the best of them by chance alone reaches about 3.</value>
+    public double MinZ { get; init; } = 3;
+
+    /// <summary>The hash space is the smallest whose expected share of colliding features is at most this.</summary>
+    /// <value>The default is 0.1.</value>
+    public double MaxCollidingShare { get; init; } = 0.1;
+
+    /// <summary>Bytes the model's weights may take (4 per weight); caps the hash space when the collision target needs more.</summary>
+    /// <value>The default is 64 MiB (2^24 weights).</value>
+    public long MemoryBudgetBytes { get; init; } = 64L << 20;
+}
+
+/// <summary>A schema chosen from an analysis: the input schema plus the crosses with significant held-out gain, and a hash space sized by the collision estimate.</summary>
+public sealed record SchemaSuggestion
+{
+    /// <summary>The suggested schema.</summary>
+    public required ClickLogSchema Schema { get; init; }
+
+    /// <summary>The crosses added to the input schema's, best first, with the evidence they were chosen on.</summary>
+    public required IReadOnlyList<CrossCandidate> AddedCrosses { get; init; }
+
+    /// <summary>The input schema's crosses with their scores on the same sample (kept whatever their score).</summary>
+    public required IReadOnlyList<CrossCandidate> KeptCrosses { get; init; }
+
+    /// <summary>Distinct features expected with the suggested schema: the analysis's count plus an upper estimate for each added cross.</summary>
+    public long DistinctFeatures { get; init; }
+
+    /// <summary>The expected share of colliding features at the suggested hash bits.</summary>
+    public double CollidingShare { get; init; }
+
+    /// <summary>The options the suggestion was made with.</summary>
+    public required SchemaSuggestionOptions Options { get; init; }
+
+    /// <summary>The analysis the suggestion was made from (rows, sample, holdout).</summary>
+    public required ClickLogAnalysis Analysis { get; init; }
+
+    /// <summary>The schema file: the document <see cref="ClickLogSchema.Load"/> reads, with an <c>evidence</c> key recording per cross its gain and z, and the hash-width inputs.</summary>
+    public string ToJson() => Schema.ToJson(WriteEvidence);
+
+    internal static SchemaSuggestion Create(ClickLogAnalysis analysis, SchemaSuggestionOptions options)
+    {
+        if (!double.IsFinite(options.MinZ))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "SchemaSuggestionOptions.MinZ must be a finite number.");
+        }
+
+        if (options.MaxCollidingShare is <= 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "SchemaSuggestionOptions.MaxCollidingShare must be between 0 and 1.");
+        }
+
+        if (options.MemoryBudgetBytes < HashWidth.WeightBytes(FeatureSchema.MinHashBits))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"SchemaSuggestionOptions.MemoryBudgetBytes must be at least {HashWidth.WeightBytes(FeatureSchema.MinHashBits)} bytes (2^{FeatureSchema.MinHashBits} weights).");
+        }
+
+        var input = analysis.Schema;
+
+        // Candidates come ranked by gain with a deterministic tie-break, so the same analysis adds the same crosses in the same order.
+        var added = analysis.CrossCandidates.Where(c => !c.InSchema && c.NeGain > 0 && c.Z >= options.MinZ).ToArray();
+        var kept = input.Crosses
+            .Select(x => analysis.CrossCandidates.FirstOrDefault(c => (c.First, c.Second) == (x.First, x.Second) || (c.First, c.Second) == (x.Second, x.First))
+                ?? new CrossCandidate(x.First, x.Second, 0, double.NaN, double.NaN, double.NaN, double.NaN, true))
+            .ToArray();
+        var distinct = analysis.Hashing.DistinctFeatures + added.Sum(c => CrossDistinctUpperEstimate(analysis, c));
+        var bits = HashWidth.Choose(distinct, options.MaxCollidingShare, options.MemoryBudgetBytes);
+        return new SchemaSuggestion
+        {
+            Schema = input with { Crosses = [.. input.Crosses, .. added.Select(c => new FieldCross(c.First, c.Second))], HashBits = bits },
+            AddedCrosses = added,
+            KeptCrosses = kept,
+            DistinctFeatures = distinct,
+            CollidingShare = HashWidth.CollidingShare(bits, distinct),
+            Options = options,
+            Analysis = analysis,
+        };
+    }
+
+    /// <summary>
+    /// Value pairs of a cross over the whole log, from the training part of the sample: its cells scaled by the rows not
+    /// sampled (pairs grow slower than rows, so this errs towards more bits), at most the product of the two cardinalities.
+    /// </summary>
+    internal static long CrossDistinctUpperEstimate(ClickLogAnalysis analysis, CrossCandidate cross)
+    {
+        var trainRows = Math.Max(1, analysis.SampleRows - analysis.HoldoutRows);
+        var scaled = cross.Cells * Math.Max(1.0, (double)analysis.Rows / trainRows);
+        var product = analysis.Fields.Where(f => f.Name == cross.First || f.Name == cross.Second).Aggregate(1.0, (p, f) => p * (f.Distinct + 1));
+        return (long)Math.Ceiling(Math.Min(scaled, product));
+    }
+
+    private void WriteEvidence(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("by", "ctrfallback analyze: held-out NE gain of each pair on a uniform sample (see the analysis report's method)");
+        json.WriteNumber("rows", Analysis.Rows);
+        json.WriteNumber("sampleRows", Analysis.SampleRows);
+        json.WriteNumber("holdoutRows", Analysis.HoldoutRows);
+        json.WriteNumber("minZ", Options.MinZ);
+        json.WriteStartArray("crosses");
+        foreach (var (cross, origin) in KeptCrosses.Select(c => (c, "input schema")).Concat(AddedCrosses.Select(c => (c, "added: z at or above minZ"))))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("fields");
+            json.WriteStringValue(cross.First);
+            json.WriteStringValue(cross.Second);
+            json.WriteEndArray();
+            json.WriteString("origin", origin);
+            Number("neGain", cross.NeGain, 6);
+            Number("z", cross.Z, 2);
+            Number("aucGain", cross.AucGain, 5);
+            json.WriteNumber("sampleCells", cross.Cells);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("hashBits");
+        json.WriteNumber("chosen", Schema.HashBits);
+        json.WriteNumber("inputSchema", Analysis.Schema.HashBits);
+        json.WriteNumber("distinctFeatures", DistinctFeatures);
+        Number("collidingShare", CollidingShare, 4);
+        Number("maxCollidingShare", Options.MaxCollidingShare, 4);
+        json.WriteNumber("memoryBudgetBytes", Options.MemoryBudgetBytes);
+        json.WriteNumber("weightBytes", HashWidth.WeightBytes(Schema.HashBits));
+        json.WriteEndObject();
+        json.WriteEndObject();
+
+        void Number(string name, double value, int digits)
+        {
+            if (double.IsFinite(value))
+            {
+                json.WriteNumber(name, Math.Round(value, digits) + 0.0);
+            }
+            else
+            {
+                json.WriteNull(name);
+            }
+        }
+    }
+}
