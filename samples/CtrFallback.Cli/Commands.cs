@@ -82,6 +82,7 @@ internal static class Commands
         Value("--tolerance", "SDCA's relative duality gap to stop at (default 0.04)."),
         Value("--check-frequency", "Passes between SDCA's convergence checks (default 5)."),
         Value("--temp-dir", "Folder for the temporary featurized log (default the system temp folder)."),
+        Value("--features", "schema (default): the schema's crosses and hash bits; auto: add the crosses with significant held-out gain on the training rows and size the hash space by the collision estimate."),
     ];
 
     private static Option[] Store() =>

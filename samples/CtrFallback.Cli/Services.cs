@@ -23,6 +23,9 @@ internal static class Services
 
         // Trees train and serve here too (--trainer LightGbm, predict and bench on a tree champion).
         builder.UseLightGbmTrainer(section.GetSection("LightGbm"));
+
+        // Training:Features = Auto (train --features auto) searches crosses and hash bits with the analysis's code.
+        builder.UseFeatureSearch();
         if (training is not null)
         {
             services.Configure(training);

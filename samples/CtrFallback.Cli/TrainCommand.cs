@@ -49,6 +49,13 @@ internal static class TrainCommand
         var tolerance = args.Double("--tolerance");
         var checkFrequency = args.Long("--check-frequency");
         var temp = args.String("--temp-dir");
+        var features = args.String("--features")?.ToLowerInvariant() switch
+        {
+            null => (FeatureSelection?)null,
+            "schema" => FeatureSelection.Schema,
+            "auto" => FeatureSelection.Auto,
+            var other => throw new UsageException($"--features must be schema or auto, got '{other}'"),
+        };
         var kind = trainer?.ToLowerInvariant() switch
         {
             null => (CtrTrainerKind?)null,
@@ -69,6 +76,7 @@ internal static class TrainCommand
             o.ConvergenceTolerance = tolerance ?? o.ConvergenceTolerance;
             o.ConvergenceCheckFrequency = checkFrequency is { } f ? (int)f : o.ConvergenceCheckFrequency;
             o.TempDirectory = temp ?? o.TempDirectory;
+            o.Features = features ?? o.Features;
         };
     }
 }

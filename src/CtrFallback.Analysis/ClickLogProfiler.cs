@@ -13,7 +13,12 @@ internal static class ClickLogProfiler
     /// <summary>Key of an empty categorical value in the sample (non-empty values never hash to it).</summary>
     public const uint MissingKey = 0;
 
-    public static ClickLogAnalysis Analyze(ClickLogSchema schema, IReadOnlyList<string> files, ClickLogAnalysisOptions options, CancellationToken cancellationToken)
+    /// <param name="schema">How to read the files.</param>
+    /// <param name="files">The files.</param>
+    /// <param name="options">The analysis settings.</param>
+    /// <param name="cancellationToken">Cancels the pass.</param>
+    /// <param name="includeRow">Which well-formed rows (numbered from 0 in file order) to analyze; every one when <see langword="null"/>. Training's search passes its training rows, so the holdout the gate judges is never seen.</param>
+    public static ClickLogAnalysis Analyze(ClickLogSchema schema, IReadOnlyList<string> files, ClickLogAnalysisOptions options, CancellationToken cancellationToken, Func<long, bool>? includeRow = null)
     {
         var clock = Stopwatch.StartNew();
         var categorical = schema.Categorical.Count;
@@ -45,8 +50,14 @@ internal static class ClickLogProfiler
         long rows = 0, clicks = 0;
 
         using var reader = new ClickLogReader(schema, files);
+        long wellFormed = 0;
         while (reader.Read())
         {
+            if (includeRow is not null && !includeRow(wellFormed++))
+            {
+                continue;
+            }
+
             var row = reader.Row;
             var label = row.Label;
             clicks += label ? 1 : 0;

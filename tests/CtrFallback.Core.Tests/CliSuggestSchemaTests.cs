@@ -37,6 +37,28 @@ public sealed class CliSuggestSchemaTests : IDisposable
     }
 
     [Fact]
+    public async Task TrainFeaturesAuto_RegistersTheCrossesItChoseOnTheTrainingRows()
+    {
+        var log = _dir.File("planted.tsv");
+        SyntheticClickLog.Write(log, new SyntheticClickLogOptions { Rows = 60_000, Seed = 7, Crosses = [new FieldCross("C2", "C17")] });
+
+        var (exitCode, output) = await RunAsync("train", "--data", log, "--features", "auto", "--store", _dir.File("store"), "--json");
+
+        exitCode.Should().Be(0, output);
+        output.Should().Contain("\"features\": \"Auto\"").And.Contain("\"features.addedCrosses\": \"C2xC17 (NE gain");
+        output.Should().Contain("\"featurizer.crosses\": \"C6xC14,C2xC11,C17xC20,C2xC17");
+    }
+
+    [Fact]
+    public async Task Train_WithAnUnknownFeaturesValue_ExitsTwoNamingTheChoices()
+    {
+        var (exitCode, output) = await RunAsync("train", "--data", "x.tsv", "--features", "magic");
+
+        exitCode.Should().Be(2, output);
+        output.Should().Contain("--features must be schema or auto, got 'magic'");
+    }
+
+    [Fact]
     public async Task Generate_WithACrossOfAnUnknownField_ExitsTwoNamingTheFlag()
     {
         var (exitCode, output) = await RunAsync("generate", "--rows", "10", "--crosses", "C2:C99", "--out", _dir.File("x.tsv"));

@@ -22,7 +22,8 @@ internal sealed partial class CtrTrainer(
     IOptions<TrainingOptions> options,
     TimeProvider timeProvider,
     ILogger<CtrTrainer>? logger = null,
-    IEnumerable<IRawFieldModelFamily>? families = null) : ICtrTrainer
+    IEnumerable<IRawFieldModelFamily>? families = null,
+    IFeatureSearch? featureSearch = null) : ICtrTrainer
 {
     private readonly ILogger _logger = logger ?? NullLogger<CtrTrainer>.Instance;
 
@@ -50,9 +51,18 @@ internal sealed partial class CtrTrainer(
         // The family first: a missing package fails before minutes of reading.
         var family = !RawFieldModelFamilies.IsRawField(o.Trainer) ? null
             : families?.FirstOrDefault(f => f.Trainer == o.Trainer) ?? RawFieldModelFamilies.Require(o.Trainer);
-        var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         var stages = new Dictionary<string, TimeSpan>();
         var clock = Stopwatch.StartNew();
+        IReadOnlyDictionary<string, string>? searched = null;
+        if (o.Features == FeatureSelection.Auto)
+        {
+            (schema, searched) = SearchFeatures(schema, files, family is not null, cancellationToken);
+            stages["search"] = clock.Elapsed;
+            LogStage(_logger, "search", clock.Elapsed.TotalSeconds, 0);
+            clock.Restart();
+        }
+
+        var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
 
@@ -131,6 +141,12 @@ internal sealed partial class CtrTrainer(
         parameters["featurizer.categorical"] = string.Join(',', schema.Categorical);
         parameters["featurizer.crosses"] = string.Join(',', schema.Crosses);
         parameters["featurizer.timestamp"] = schema.Timestamp is null ? string.Empty : $"{schema.Timestamp.Field}:{schema.Timestamp.Format}";
+        parameters["features"] = o.Features.ToString();
+        foreach (var (key, value) in searched ?? new Dictionary<string, string>())
+        {
+            parameters[key] = value;
+        }
+
         parameters["holdoutFraction"] = o.HoldoutFraction.ToString(CultureInfo.InvariantCulture);
         parameters["negativeSampleRate"] = o.NegativeSampleRate.ToString(CultureInfo.InvariantCulture);
         var fingerprint = reader.Fingerprint();
@@ -265,6 +281,32 @@ internal sealed partial class CtrTrainer(
         }
 
         return (parameters, fitted.Model, probabilities, featurizer);
+    }
+
+    /// <summary>
+    /// Training:Features = Auto: the holdout is chosen exactly as the training run chooses it (the same featurized-log
+    /// split, with the input schema; the split depends on rows and timestamps only), and the search sees the other rows only.
+    /// </summary>
+    private (ClickLogSchema Schema, IReadOnlyDictionary<string, string> Parameters) SearchFeatures(ClickLogSchema schema, IReadOnlyList<string> files, bool rawFields, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (rawFields)
+        {
+            throw new InvalidOperationException($"Training:Features = Auto chooses crosses and hash bits, which a raw-field trainer ({o.Trainer}) does not use: set Training:Features = Schema.");
+        }
+
+        var search = featureSearch ?? throw new InvalidOperationException(
+            "Training:Features = Auto needs a feature search: add the CtrFallback.Analysis package and call UseFeatureSearch() on the CtrFallback builder.");
+        using var activity = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.search");
+        var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
+        Directory.CreateDirectory(temp);
+        using var reader = new ClickLogReader(schema, files);
+        using var split = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, null, temp, _ => { }, cancellationToken, o.MaxInMemoryTrainingBytes, null);
+        var found = search.Search(schema, files, row => !split.IsHoldout(row), cancellationToken);
+        found.Schema.Validate("Training:Features = Auto");
+        activity?.SetTag("ctrfallback.features.crosses", string.Join(',', found.Schema.Crosses));
+        activity?.SetTag("ctrfallback.features.hashBits", found.Schema.HashBits);
+        return (found.Schema, found.Parameters);
     }
 
     private void CheckMalformed(ClickLogReader reader)

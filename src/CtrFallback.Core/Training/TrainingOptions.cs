@@ -19,12 +19,30 @@ public enum CtrTrainerKind
     LightGbm,
 }
 
+/// <summary>Where a hashed model's crosses and hash width come from.</summary>
+public enum FeatureSelection
+{
+    /// <summary>The schema's own crosses and hash bits.</summary>
+    Schema,
+
+    /// <summary>
+    /// The schema plus the pairwise crosses with significant held-out gain and the hash bits the collision estimate
+    /// asks for, found by an <see cref="IFeatureSearch"/> on the training rows only (never the holdout the gate judges).
+    /// The CtrFallback.Analysis package provides it (<c>UseFeatureSearch()</c>).
+    /// </summary>
+    Auto,
+}
+
 /// <summary>How a model is trained and evaluated.</summary>
 public sealed class TrainingOptions
 {
     /// <summary>The trainer.</summary>
     /// <value>The default is <see cref="CtrTrainerKind.Sdca"/>.</value>
     public CtrTrainerKind Trainer { get; set; } = CtrTrainerKind.Sdca;
+
+    /// <summary>Where the crosses and hash width come from (hashed linear trainers).</summary>
+    /// <value>The default is <see cref="FeatureSelection.Schema"/>.</value>
+    public FeatureSelection Features { get; set; } = FeatureSelection.Schema;
 
     /// <summary>Share of the most recent rows held out for evaluation.</summary>
     /// <value>The default is 0.1.</value>
