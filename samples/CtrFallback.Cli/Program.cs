@@ -69,5 +69,6 @@ static string Hint(Exception ex) => ex switch
     ChampionChangeException when ex.Message.Contains("with force", StringComparison.Ordinal) => " (ctrfallback promote --force)",
     ClickLogFormatException { MalformedCount: > 0 } => " (raise the limit with --max-malformed)",
     ClickLogSchemaException when ex.Message.StartsWith("Unknown log format", StringComparison.Ordinal) => " (--schema FILE)",
+    _ when ex.Message.Contains("Training:Window", StringComparison.Ordinal) => " (--window)",
     _ => string.Empty,
 };
