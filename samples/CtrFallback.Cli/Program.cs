@@ -9,6 +9,9 @@ using CtrFallback.Promotion;
 // The commands read their parsed options through CommandLine, which also checks that each one reads all it declares.
 var root = Commands.Build();
 
+// Every command that reads click logs (train, analyze, predict) takes Parquet too.
+CtrFallback.Parquet.ParquetClickLogs.Register();
+
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
