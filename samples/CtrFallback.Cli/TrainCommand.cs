@@ -49,6 +49,7 @@ internal static class TrainCommand
         var tolerance = args.Double("--tolerance");
         var checkFrequency = args.Long("--check-frequency");
         var temp = args.String("--temp-dir");
+        var window = args.String("--window");
         var kind = trainer?.ToLowerInvariant() switch
         {
             null => (CtrTrainerKind?)null,
@@ -69,6 +70,7 @@ internal static class TrainCommand
             o.ConvergenceTolerance = tolerance ?? o.ConvergenceTolerance;
             o.ConvergenceCheckFrequency = checkFrequency is { } f ? (int)f : o.ConvergenceCheckFrequency;
             o.TempDirectory = temp ?? o.TempDirectory;
+            o.Window = window ?? o.Window;
         };
     }
 }

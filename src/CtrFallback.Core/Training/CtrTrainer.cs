@@ -56,7 +56,14 @@ internal sealed partial class CtrTrainer(
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
 
-        using var reader = new ClickLogReader(schema, files);
+        // Folders, globs and partitions resolve to exact files, then the rolling window keeps the newest partitions.
+        var inputs = ClickLogInputs.Resolve(files);
+        if (o.Window is { } window)
+        {
+            inputs = ClickLogInputs.Window(inputs, ClickLogInputs.ParseWindow(window));
+        }
+
+        using var reader = new ClickLogReader(schema, inputs.Select(i => i.Path).ToArray());
         Func<ClickLogRow, float>? championScorer = null;
         if (champion is not null)
         {
@@ -133,6 +140,9 @@ internal sealed partial class CtrTrainer(
         parameters["featurizer.timestamp"] = schema.Timestamp is null ? string.Empty : $"{schema.Timestamp.Field}:{schema.Timestamp.Format}";
         parameters["holdoutFraction"] = o.HoldoutFraction.ToString(CultureInfo.InvariantCulture);
         parameters["negativeSampleRate"] = o.NegativeSampleRate.ToString(CultureInfo.InvariantCulture);
+        parameters["data.window"] = o.Window ?? string.Empty;
+        parameters["data.files"] = string.Join(',', reader.Files);
+        parameters["data.partitions"] = string.Join(',', inputs.Where(i => i.Partition is not null).Select(i => i.Partition!.Value.ToString(i.PartitionLength < TimeSpan.FromDays(1) ? "yyyy-MM-dd'T'HH" : "yyyy-MM-dd", CultureInfo.InvariantCulture)).Distinct());
         var fingerprint = reader.Fingerprint();
         var metadata = new ArtifactMetadata
         {
