@@ -10,10 +10,14 @@
 #   VARIANTS="shipped nowarmup" REPS=5 benchmarks/load/coldstart.sh
 #
 # Variants (environment of the server process, or how it was built):
-#   shipped      as configured: tiered compilation off (csproj), 1 s request-path warm-up before /readyz
+#   shipped      as configured in the csproj: tiering on, quick JIT off, PGO off; 1 s request-path warm-up before /readyz
 #   nowarmup     shipped without the request warm-up (CtrFallback__Server__Warmup=00:00:00; model warm-up only)
-#   tiered       the .NET default: DOTNET_TieredCompilation=1 (tier-0, then PGO tier-up), no request warm-up
+#   tiered       the .NET default: quick JIT and PGO on (tier-0, then PGO tier-up), no request warm-up
 #   tieredwarm   tiered + an 8 s request warm-up before /readyz
+#   notiering    DOTNET_TieredCompilation=0 + 1 s warm-up (full speed at once, but a quarter lower warm rate)
+#   qj0          quick JIT off, PGO on, 1 s warm-up
+#   qj0nopgo     quick JIT off, PGO off, 1 s warm-up (what shipped is), spelled as environment variables
+#   qj0nopgo5    qj0nopgo with a 5 s warm-up
 #   nopgo        tiered + DOTNET_TieredPGO=0
 #   nodelay      tiered + DOTNET_TC_CallCountingDelayMs=0 (tier-up starts at once, not after 100 ms without new tier-0 code)
 #   r2r          tiered, the server published with ReadyToRun
@@ -80,8 +84,12 @@ run_variant() { # variant rep
   case "$1" in
     shipped) ;;
     nowarmup) envs=(CtrFallback__Server__Warmup=00:00:00) ;;
-    tiered) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TieredCompilation=1) ;;
-    tieredwarm) envs=(CtrFallback__Server__Warmup=00:00:08 DOTNET_TieredCompilation=1) ;;
+    tiered) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;
+    tieredwarm) envs=(CtrFallback__Server__Warmup=00:00:08 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;
+    notiering) envs=(CtrFallback__Server__Warmup=00:00:01 DOTNET_TieredCompilation=0) ;;
+    qj0) envs=(CtrFallback__Server__Warmup=00:00:01 DOTNET_TieredCompilation=1 DOTNET_TC_QuickJit=0 DOTNET_TC_QuickJitForLoops=0) ;;
+    qj0nopgo) envs=(CtrFallback__Server__Warmup=00:00:01 DOTNET_TieredCompilation=1 DOTNET_TC_QuickJit=0 DOTNET_TC_QuickJitForLoops=0 DOTNET_TieredPGO=0) ;;
+    qj0nopgo5) envs=(CtrFallback__Server__Warmup=00:00:05 DOTNET_TieredCompilation=1 DOTNET_TC_QuickJit=0 DOTNET_TC_QuickJitForLoops=0 DOTNET_TieredPGO=0) ;;
     nopgo) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TieredCompilation=1 DOTNET_TieredPGO=0) ;;
     nodelay) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TieredCompilation=1 DOTNET_TC_CallCountingDelayMs=0) ;;
     r2r) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TieredCompilation=1); dir="$WORK/r2r" ;;

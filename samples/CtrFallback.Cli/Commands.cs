@@ -25,7 +25,7 @@ internal static class Commands
             Flag("--learnable", "Only fields the log shows drive the truth (a model can reach it)."),
             Value("--crosses", "Crosses planted in the truth instead of the preset's, e.g. C2:C17,C5:C22."));
         Add(root, "train", "The training batch: read, featurize, train, evaluate on the most recent rows, gate against the champion on the same holdout, register; on a pass move 'champion' and trigger a rollout. One training thread gives the same model from the same log every time.", TrainCommand.RunAsync,
-            [Value("--data", "Click-log files, comma-separated, in time order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
+            [Value("--data", "Click logs, comma-separated, in time order: files, folders or globs (** too); Hive partitions dt=YYYY-MM-DD[/hour=HH] are read in partition order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
         Add(root, "models", "List versions with metrics, gate results and aliases.", ModelCommands.ModelsAsync,
             [Flag("--json", "Print the versions as JSON."), .. Store()]);
         Add(root, "promote", "Point 'champion' at a version and trigger a rollout (a gate-failed version needs --force).", ModelCommands.PromoteAsync,
@@ -35,7 +35,7 @@ internal static class Commands
         Add(root, "predict", "Score a click log with a stored model (tab-separated label and ctr per row).", ModelCommands.PredictAsync,
             [Value("--data", "The click log to score (required)."), Value("--model", "champion (default) or a version number."), Value("--out", "The scores file (default standard output)."), .. Schema(), .. Store()]);
         Add(root, "analyze", "Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.", AnalyzeCommand.RunAsync,
-            [Value("--data", "Click-log files, comma-separated (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
+            [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
              Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
@@ -73,6 +73,7 @@ internal static class Commands
     private static Option[] Training() =>
     [
         Value("--trainer", "sdca (default), sgd or lightgbm."),
+        Value("--window", "Train on the newest partitions only: days or hours back from the newest partition's end (7d, 36h)."),
         Value("--holdout-fraction", "Share of the most recent rows held out (default 0.1)."),
         Value("--max-malformed", "Largest share of malformed rows before the run fails (default 0.001)."),
         Value("--negative-sample-rate", "Share of negatives kept (default 1)."),

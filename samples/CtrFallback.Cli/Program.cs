@@ -9,6 +9,9 @@ using CtrFallback.Promotion;
 // The commands read their parsed options through CommandLine, which also checks that each one reads all it declares.
 var root = Commands.Build();
 
+// Every command that reads click logs (train, analyze, predict) takes Parquet too.
+CtrFallback.Parquet.ParquetClickLogs.Register();
+
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -69,5 +72,6 @@ static string Hint(Exception ex) => ex switch
     ChampionChangeException when ex.Message.Contains("with force", StringComparison.Ordinal) => " (ctrfallback promote --force)",
     ClickLogFormatException { MalformedCount: > 0 } => " (raise the limit with --max-malformed)",
     ClickLogSchemaException when ex.Message.StartsWith("Unknown log format", StringComparison.Ordinal) => " (--schema FILE)",
+    _ when ex.Message.Contains("Training:Window", StringComparison.Ordinal) => " (--window)",
     _ => string.Empty,
 };

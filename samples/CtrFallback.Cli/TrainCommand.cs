@@ -56,6 +56,7 @@ internal static class TrainCommand
             "auto" => FeatureSelection.Auto,
             var other => throw new UsageException($"--features must be schema or auto, got '{other}'"),
         };
+        var window = args.String("--window");
         var kind = trainer?.ToLowerInvariant() switch
         {
             null => (CtrTrainerKind?)null,
@@ -77,6 +78,7 @@ internal static class TrainCommand
             o.ConvergenceCheckFrequency = checkFrequency is { } f ? (int)f : o.ConvergenceCheckFrequency;
             o.TempDirectory = temp ?? o.TempDirectory;
             o.Features = features ?? o.Features;
+            o.Window = window ?? o.Window;
         };
     }
 }

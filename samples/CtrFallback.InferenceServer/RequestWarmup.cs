@@ -17,8 +17,8 @@ internal sealed class ServerOptions
     /// at full optimization before real traffic arrives. Zero turns it off.
     /// </summary>
     /// <value>
-    /// The default is 1 second; between 0 and 2 minutes. With tiered compilation off (the server's csproj) one pass
-    /// over the path compiles it for good, so the first real requests do not pay the JIT (benchmarks/load/coldstart.sh).
+    /// The default is 1 second; between 0 and 2 minutes. Without quick JIT (the server's csproj) one pass over the path
+    /// compiles our code fully optimized, so the first real requests do not pay the JIT (benchmarks/load/coldstart.sh).
     /// </value>
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
     public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(1);

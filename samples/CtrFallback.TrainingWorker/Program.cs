@@ -9,6 +9,9 @@ var ctr = builder.Services.AddCtrFallback(section);
 
 // CtrFallback:Training:Trainer = LightGbm trains trees; the champion it is gated against may be either kind.
 ctr.UseLightGbmTrainer(section.GetSection("LightGbm"));
+
+// CtrFallback:Worker:Data may name Parquet partitions as well as TSV, CSV and JSON lines.
+ctr.UseParquetClickLogs();
 if (string.Equals(section["Store:Kind"], "mlflow", StringComparison.OrdinalIgnoreCase))
 {
     ctr.UseMLflowModelStore(section.GetSection("MLflow"));

@@ -48,12 +48,9 @@ internal sealed partial class TrainingWorkerService(
     private async Task RunOnceAsync(WorkerOptions o, CancellationToken stoppingToken)
     {
         var schema = o.SchemaFile is not null ? ClickLogSchema.Load(o.SchemaFile) : ClickLogSchema.FromPreset(o.Format);
-        var files = o.Data.SelectMany(Expand).ToArray();
-        if (files.Length == 0)
-        {
-            throw new FileNotFoundException($"No click-log files match {string.Join(", ", o.Data)}.");
-        }
-
+        // Files, folders and globs are resolved (and CtrFallback:Training:Window applied) by the trainer, so the run's
+        // parameters record exactly the files it read.
+        var files = o.Data;
         var result = await job.RunAsync(new TrainingJobRequest(files, schema), null, stoppingToken);
         var m = result.Training.Evaluation.Metrics;
         LogResult(logger, result.Version.Label, result.Promoted, m.Auc, m.NormalizedEntropy, m.Calibration, string.Join("; ", result.Gate.Reasons));
@@ -62,18 +59,6 @@ internal sealed partial class TrainingWorkerService(
             LogDeploymentFailed(logger, deployment.Message);
             Environment.ExitCode = 3;
         }
-    }
-
-    private static IEnumerable<string> Expand(string pattern)
-    {
-        var name = Path.GetFileName(pattern);
-        if (!name.Contains('*', StringComparison.Ordinal))
-        {
-            return [pattern];
-        }
-
-        var folder = Path.GetDirectoryName(pattern) is { Length: > 0 } d ? d : ".";
-        return Directory.Exists(folder) ? Directory.GetFiles(folder, name).Order(StringComparer.Ordinal) : [];
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Trained {Version}: promoted {Promoted}, AUC {Auc:F4}, NE {NormalizedEntropy:F4}, calibration {Calibration:F3}. Gate: {Reasons}")]

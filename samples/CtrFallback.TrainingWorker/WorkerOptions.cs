@@ -5,7 +5,7 @@ namespace CtrFallback.TrainingWorker;
 /// <summary>What the worker trains on and how often.</summary>
 public sealed class WorkerOptions
 {
-    /// <summary>Click-log files or glob patterns (<c>*</c> in the file name), in time order.</summary>
+    /// <summary>Click-log files, folders or globs (<c>*</c>, <c>**</c>), in time order; <c>CtrFallback:Training:Window</c> keeps the newest partitions.</summary>
     [Required]
     [MinLength(1, ErrorMessage = "List at least one click-log file in CtrFallback:Worker:Data.")]
     public List<string> Data { get; set; } = [];

@@ -28,6 +28,19 @@ public sealed class CliParsingTests
     }
 
     [Fact]
+    public async Task Train_WithAWindowOverFilesOutsidePartitions_ExitsOneNamingTheOptionItsFlagAndTheFile()
+    {
+        using var dir = new TempDirectory();
+        var log = dir.File("clicks.tsv");
+        CtrFallback.Data.SyntheticClickLog.Write(log, new CtrFallback.Data.SyntheticClickLogOptions { Rows = 100, Seed = 1 });
+
+        var (exitCode, output) = await RunAsync("train", "--data", log, "--window", "3d", "--store", dir.File("store"));
+
+        exitCode.Should().Be(1, output);
+        output.Should().Contain("Training:Window").And.Contain($"'{log}'").And.Contain("(--window)");
+    }
+
+    [Fact]
     public async Task UnknownCommand_IsNamedWithTheClosestOne()
     {
         var (exitCode, output) = await RunAsync("trian");

@@ -7,8 +7,10 @@ using System.Security.Cryptography;
 namespace CtrFallback.Data;
 
 /// <summary>
-/// Streams the rows of one or more delimited click-log files (plain or gzip), one reusable row at a time.
+/// Streams the rows of one or more click-log files (delimited text or JSON lines, plain or gzip), one reusable row at a time.
 /// Malformed rows are counted and the first ones remembered with file and line number; none is skipped silently.
+/// The formats differ only in their <see cref="ClickLogRecordSource"/>, which splits a record into text fields; parsing,
+/// malformed-row counting and the fingerprint are this class's, for every format.
 /// </summary>
 internal sealed class ClickLogReader : IDisposable
 {
@@ -24,12 +26,13 @@ internal sealed class ClickLogReader : IDisposable
     private int _next;
     private bool _ended;
 
-    // The producer's state: which file, its reader and column map.
+    // The producer's state: which file, its record source and column map.
     private int _fileIndex = -1;
-    private StreamReader? _reader;
-    private long _lineNumber;
+    private ClickLogRecordSource? _source;
     private ColumnMap? _map;
 
+    /// <summary>Opens the click logs: files, folders or globs (<see cref="ClickLogInputs.Resolve"/>).</summary>
+    /// <exception cref="FileNotFoundException">A name matches no file.</exception>
     public ClickLogReader(ClickLogSchema schema, IReadOnlyList<string> paths, int maxReported = 10)
     {
         ArgumentNullException.ThrowIfNull(schema);
@@ -39,16 +42,8 @@ internal sealed class ClickLogReader : IDisposable
             throw new ArgumentException("At least one click-log file is required.", nameof(paths));
         }
 
-        foreach (var path in paths)
-        {
-            if (!File.Exists(path))
-            {
-                throw new FileNotFoundException($"Click log '{path}' does not exist.", path);
-            }
-        }
-
         _schema = schema;
-        _paths = paths;
+        _paths = ClickLogInputs.Resolve(paths).Select(i => i.Path).ToArray();
         Malformed = new MalformedRows(maxReported);
         Row = new ClickLogRow(schema);
     }
@@ -58,6 +53,9 @@ internal sealed class ClickLogReader : IDisposable
 
     /// <summary>Malformed rows; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
     public MalformedRows Malformed { get; }
+
+    /// <summary>The files read, in reading order, after folders and globs were expanded.</summary>
+    public IReadOnlyList<string> Files => _paths;
 
     /// <summary>Well-formed rows returned so far.</summary>
     public long Rows { get; private set; }
@@ -102,7 +100,7 @@ internal sealed class ClickLogReader : IDisposable
         }
 
         _batches?.Dispose();
-        _reader?.Dispose();
+        _source?.Dispose();
         _fingerprint.Dispose();
         _stop.Dispose();
     }
@@ -152,34 +150,37 @@ internal sealed class ClickLogReader : IDisposable
             Batch? batch = null;
             while (!_stop.IsCancellationRequested)
             {
-                if (_reader is null && !OpenNextFile())
+                if (_source is null && !OpenNextFile())
                 {
                     break;
                 }
 
-                var line = _reader!.ReadLine();
-                if (line is null)
-                {
-                    // A batch holds rows of one file only (files may differ in columns).
-                    if (batch is not null)
-                    {
-                        batches.Add(batch, _stop.Token);
-                        batch = null;
-                    }
-
-                    _reader.Dispose();
-                    _reader = null;
-                    continue;
-                }
-
-                _lineNumber++;
                 if (batch is null)
                 {
                     batch = _free.TryTake(out var reused) ? reused : new Batch(_schema);
                     (batch.Count, batch.Map) = (0, _map);
                 }
 
-                if (batch.Rows[batch.Count].TryLoad(line, _map!, _paths[_fileIndex], _lineNumber, out var error))
+                var row = batch.Rows[batch.Count];
+                if (!_source!.TryReadFields(row, out var line, out var error))
+                {
+                    // A batch holds rows of one file only (files may differ in columns).
+                    if (batch.Count > 0)
+                    {
+                        batches.Add(batch, _stop.Token);
+                    }
+                    else
+                    {
+                        _free.Add(batch);
+                    }
+
+                    batch = null;
+                    _source.Dispose();
+                    _source = null;
+                    continue;
+                }
+
+                if (error is null && row.TryParse(_map!, _paths[_fileIndex], line, out error))
                 {
                     if (++batch.Count == BatchRows)
                     {
@@ -189,7 +190,7 @@ internal sealed class ClickLogReader : IDisposable
                 }
                 else
                 {
-                    Malformed.Add(_paths[_fileIndex], _lineNumber, error!);
+                    Malformed.Add(_paths[_fileIndex], line, _source.Locate(error!));
                 }
             }
 
@@ -218,34 +219,38 @@ internal sealed class ClickLogReader : IDisposable
 
         var path = _paths[_fileIndex];
         Stream stream = new HashingStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), _fingerprint);
+        if (ClickLogRecordSource.IsParquet(path))
+        {
+            // Parquet is read out of order (footer first, then column chunks): the fingerprint takes the file's bytes in
+            // one sequential pass beforehand, so it means the same as for every other format.
+            using (stream)
+            {
+                stream.CopyTo(Stream.Null, 1 << 20);
+            }
+
+            _source = ClickLogRecordSource.OpenParquet(path, _schema);
+            _map = new ColumnMap(_schema, _source.Columns!);
+            return true;
+        }
+
         if (IsGzip(path))
         {
             stream = new GZipStream(stream, CompressionMode.Decompress);
         }
 
-        _reader = new StreamReader(stream, bufferSize: 1 << 16);
-        _lineNumber = 0;
-        IReadOnlyList<string> columns;
-        if (_schema.HasHeader)
+        _source = ClickLogRecordSource.IsJsonLines(path)
+            ? new JsonLinesRecordSource(stream, _schema)
+            : new DelimitedRecordSource(stream, _schema);
+        if (_source.Columns is null)
         {
-            var header = _reader.ReadLine();
-            _lineNumber = 1;
-            if (header is null)
-            {
-                _reader.Dispose();
-                _reader = null;
-                return OpenNextFile();
-            }
-
-            columns = header.Split(_schema.Separator).Select(c => c.Trim()).ToArray();
-        }
-        else
-        {
-            columns = _schema.Columns!;
+            // A delimited file with a header and nothing else has no rows.
+            _source.Dispose();
+            _source = null;
+            return OpenNextFile();
         }
 
-        _schema.CheckColumnsExist(columns, path);
-        _map = new ColumnMap(_schema, columns);
+        _schema.CheckColumnsExist(_source.Columns, path);
+        _map = new ColumnMap(_schema, _source.Columns);
         return true;
     }
 
@@ -320,7 +325,6 @@ internal sealed class ColumnMap
     public ColumnMap(ClickLogSchema schema, IReadOnlyList<string> columns)
     {
         Columns = columns;
-        Separator = schema.Separator;
         Label = IndexOf(schema.Label);
         Numeric = schema.Numeric.Select(IndexOf).ToArray();
         Categorical = schema.Categorical.Select(IndexOf).ToArray();
@@ -342,8 +346,6 @@ internal sealed class ColumnMap
     }
 
     public IReadOnlyList<string> Columns { get; }
-
-    public char Separator { get; }
 
     public int Label { get; }
 
@@ -390,17 +392,26 @@ internal sealed class ClickLogRow
     /// <summary>The raw text of a file column.</summary>
     public ReadOnlySpan<char> Field(int column) => _line.AsSpan(_starts[column], _lengths[column]);
 
-    internal bool TryLoad(string line, ColumnMap map, string file, long lineNumber, out string? error)
+    /// <summary>Takes a record's text with the bounds of each field, as a record source found them.</summary>
+    internal void SetFields(string text, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
     {
-        _line = line;
-        File = file;
-        LineNumber = lineNumber;
-        if (!Split(line, map))
+        if (starts.Length > _starts.Length)
         {
-            error = $"expected {map.Columns.Count} fields, found {FieldCount}";
-            return false;
+            _starts = new int[starts.Length];
+            _lengths = new int[starts.Length];
         }
 
+        _line = text;
+        starts.CopyTo(_starts);
+        lengths.CopyTo(_lengths);
+        FieldCount = starts.Length;
+    }
+
+    /// <summary>Parses the fields a record source has set into the label, numerics and timestamp: the same for every format.</summary>
+    internal bool TryParse(ColumnMap map, string file, long lineNumber, out string? error)
+    {
+        File = file;
+        LineNumber = lineNumber;
         var label = Field(map.Label).Trim();
         if (label is "1" or "1.0" or "true")
         {
@@ -477,9 +488,10 @@ internal sealed class ClickLogRow
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
     }
 
-    private bool Split(string line, ColumnMap map)
+    /// <summary>Splits a delimited line into fields; returns how many it has.</summary>
+    internal int Split(string line, char separator)
     {
-        var separator = map.Separator;
+        _line = line;
         var count = 0;
         var start = 0;
         for (var i = 0; i <= line.Length; i++)
@@ -506,7 +518,7 @@ internal sealed class ClickLogRow
         }
 
         FieldCount = count;
-        return count == map.Columns.Count;
+        return count;
     }
 }
 

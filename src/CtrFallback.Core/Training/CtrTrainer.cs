@@ -53,10 +53,20 @@ internal sealed partial class CtrTrainer(
             : families?.FirstOrDefault(f => f.Trainer == o.Trainer) ?? RawFieldModelFamilies.Require(o.Trainer);
         var stages = new Dictionary<string, TimeSpan>();
         var clock = Stopwatch.StartNew();
+
+        // Folders, globs and partitions resolve to exact files, then the rolling window keeps the newest partitions.
+        var inputs = ClickLogInputs.Resolve(files);
+        if (o.Window is { } window)
+        {
+            inputs = ClickLogInputs.Window(inputs, ClickLogInputs.ParseWindow(window));
+        }
+
+        var paths = inputs.Select(i => i.Path).ToArray();
         IReadOnlyDictionary<string, string>? searched = null;
         if (o.Features == FeatureSelection.Auto)
         {
-            (schema, searched) = SearchFeatures(schema, files, family is not null, cancellationToken);
+            // The search reads the very files the run trains on.
+            (schema, searched) = SearchFeatures(schema, paths, family is not null, cancellationToken);
             stages["search"] = clock.Elapsed;
             LogStage(_logger, "search", clock.Elapsed.TotalSeconds, 0);
             clock.Restart();
@@ -65,8 +75,7 @@ internal sealed partial class CtrTrainer(
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
-
-        using var reader = new ClickLogReader(schema, files);
+        using var reader = new ClickLogReader(schema, paths);
         Func<ClickLogRow, float>? championScorer = null;
         if (champion is not null)
         {
@@ -149,6 +158,9 @@ internal sealed partial class CtrTrainer(
 
         parameters["holdoutFraction"] = o.HoldoutFraction.ToString(CultureInfo.InvariantCulture);
         parameters["negativeSampleRate"] = o.NegativeSampleRate.ToString(CultureInfo.InvariantCulture);
+        parameters["data.window"] = o.Window ?? string.Empty;
+        parameters["data.files"] = string.Join(',', reader.Files);
+        parameters["data.partitions"] = string.Join(',', inputs.Where(i => i.Partition is not null).Select(i => i.Partition!.Value.ToString(i.PartitionLength < TimeSpan.FromDays(1) ? "yyyy-MM-dd'T'HH" : "yyyy-MM-dd", CultureInfo.InvariantCulture)).Distinct());
         var fingerprint = reader.Fingerprint();
         var metadata = new ArtifactMetadata
         {

@@ -129,6 +129,14 @@ public sealed class TrainingOptions
     [Range(1, int.MaxValue)]
     public int VocabularyMinCount { get; set; } = 100;
 
+    /// <summary>
+    /// Train on the most recent partitions only: a number of days or hours (<c>7d</c>, <c>36h</c>) counted back from the
+    /// end of the newest Hive-style partition (<c>dt=YYYY-MM-DD</c>, optionally <c>hour=HH</c>) among the files given.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: every file given.</value>
+    [RegularExpression(@"^\s*[1-9][0-9]*[dDhH]\s*$", ErrorMessage = "Training:Window must be a positive number of days or hours such as '7d' or '36h'.")]
+    public string? Window { get; set; }
+
     /// <summary>Seed for the trainer's randomness.</summary>
     /// <value>The default is 1.</value>
     public int Seed { get; set; } = 1;

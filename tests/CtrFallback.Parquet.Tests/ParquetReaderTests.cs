@@ -1,0 +1,169 @@
+using CtrFallback.Data;
+using CtrFallback.Training;
+using Microsoft.Extensions.Options;
+
+namespace CtrFallback.Parquet.Tests;
+
+public sealed class ParquetReaderTests : IDisposable
+{
+    private static readonly ClickLogSchema Small = ClickLogSchema.Parse(
+        """{ "hasHeader": true, "label": "click", "numeric": ["bid"], "categorical": ["site"] }""");
+
+    private readonly TempDirectory _dir = new();
+
+    public ParquetReaderTests() => ParquetClickLogs.Register();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static TrainingResult Train(TrainingOptions options, params string[] data) =>
+        new CtrTrainer(Options.Create(options), TimeProvider.System).TrainAsync(ClickLogSchema.Criteo, data).GetAwaiter().GetResult();
+
+    private string SmallParquet(string name, string query)
+    {
+        var path = _dir.File(name);
+        DuckDbParquet.Execute($"COPY ({query}) TO '{DuckDbParquet.Quote(path)}' (FORMAT parquet, ROW_GROUP_SIZE 2048)");
+        return path;
+    }
+
+    [SkippableFact]
+    public void Read_ParquetWrittenByDuckDb_GivesTheRowsOfTheTsvItCameFrom()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var tsv = _dir.File("log.tsv");
+        SyntheticClickLog.Write(tsv, new SyntheticClickLogOptions { Rows = 3_000, Seed = 3 });
+        var parquet = _dir.File("log.parquet");
+        DuckDbParquet.CriteoTsvToParquet(tsv, parquet, rowGroupSize: 1_000);
+
+        using var fromTsv = new ClickLogReader(ClickLogSchema.Criteo, [tsv]);
+        using var fromParquet = new ClickLogReader(ClickLogSchema.Criteo, [parquet]);
+        var rows = 0;
+        while (fromTsv.Read())
+        {
+            fromParquet.Read().Should().BeTrue();
+            fromParquet.Row.Label.Should().Be(fromTsv.Row.Label);
+            fromParquet.Row.Numeric.Should().Equal(fromTsv.Row.Numeric);
+            for (var c = 0; c < 26; c++)
+            {
+                fromParquet.Row.Categorical(c).ToString().Should().Be(fromTsv.Row.Categorical(c).ToString());
+            }
+
+            rows++;
+        }
+
+        fromParquet.Read().Should().BeFalse();
+        rows.Should().Be(3_000);
+        fromParquet.Malformed.Count.Should().Be(0);
+        fromParquet.Fingerprint().Should().Be(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(parquet))));
+    }
+
+    [SkippableFact]
+    public void Train_OnSevenDailyParquetPartitionsAndOnTheTsv_GivesTheSameMetrics_AndAWindowReadsTheNewestThree()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var tsv = _dir.File("log.tsv");
+        SyntheticClickLog.Write(tsv, new SyntheticClickLogOptions { Rows = 21_000, Seed = 8 });
+        var lines = File.ReadAllLines(tsv);
+        var days = new List<string>();
+        for (var d = 0; d < 7; d++)
+        {
+            var part = _dir.File($"part-{d}.tsv");
+            File.WriteAllLines(part, lines.Skip(d * 3_000).Take(3_000));
+            var parquet = Path.Combine(_dir.Path, "logs", $"dt=2026-11-{24 + d}", "data_0.parquet");
+            DuckDbParquet.CriteoTsvToParquet(part, parquet, rowGroupSize: 1_000);
+            days.Add(parquet);
+        }
+
+        var logs = Path.Combine(_dir.Path, "logs");
+        var fromTsv = Train(new TrainingOptions(), tsv);
+        var fromParquet = Train(new TrainingOptions(), logs);
+        var windowed = Train(new TrainingOptions { Window = "3d" }, logs + "/**/*.parquet");
+
+        fromParquet.Rows.Should().Be(21_000);
+        fromParquet.Evaluation.Metrics.Auc.Should().BeApproximately(fromTsv.Evaluation.Metrics.Auc, 1e-6);
+        fromParquet.Evaluation.Metrics.LogLoss.Should().BeApproximately(fromTsv.Evaluation.Metrics.LogLoss, 1e-6);
+        fromParquet.Evaluation.Metrics.Calibration.Should().BeApproximately(fromTsv.Evaluation.Metrics.Calibration, 1e-6);
+        fromParquet.Parameters["data.files"].Split(',').Should().Equal(days);
+        windowed.Parameters["data.files"].Split(',').Should().Equal(days.Skip(4));
+        windowed.Parameters["data.partitions"].Should().Be("2026-11-28,2026-11-29,2026-11-30");
+        windowed.Rows.Should().Be(9_000);
+    }
+
+    [SkippableFact]
+    public void Open_AStringColumnNamedAsNumeric_IsASchemaErrorNamingTheColumn()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = SmallParquet("strings.parquet", "SELECT 1::BIGINT AS click, 'cheap' AS bid, 'a' AS site");
+        using var reader = new ClickLogReader(Small, [path]);
+
+        var act = () => reader.Read();
+
+        act.Should().Throw<ClickLogSchemaException>().WithMessage($"{path}: column 'bid' is named as numeric*holds strings*");
+    }
+
+    [SkippableFact]
+    public void Open_AParquetFileWithoutASchemaColumn_IsASchemaErrorNamingIt()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = _dir.File("missing.parquet");
+        DuckDbParquet.Execute($"COPY (SELECT 1 AS click, 'a' AS site) TO '{DuckDbParquet.Quote(path)}' (FORMAT parquet)");
+        using var reader = new ClickLogReader(Small, [path]);
+
+        var act = () => reader.Read();
+
+        act.Should().Throw<ClickLogSchemaException>().WithMessage($"{path}: unknown column 'bid' (named as numeric)*");
+    }
+
+    [SkippableFact]
+    public void Read_MalformedParquetRows_AreReportedWithFileRowGroupAndRow()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = SmallParquet("bad.parquet", """
+            SELECT CASE WHEN i = 10 THEN NULL WHEN i = 4500 THEN 2 ELSE i % 2 END::BIGINT AS click,
+                   CASE WHEN i = 1 THEN NULL ELSE i / 2 END::DOUBLE AS bid,
+                   CASE WHEN i = 1 THEN NULL ELSE 's' || (i % 7) END AS site,
+                   i AS other
+            FROM range(0, 5000) r(i) ORDER BY i
+            """);
+        using (var file = new ParquetSharp.ParquetFileReader(path))
+        {
+            // The location must name a row group other than the first for the test to mean anything.
+            file.FileMetaData.NumRowGroups.Should().BeGreaterThan(1);
+        }
+
+        using var reader = new ClickLogReader(Small, [path]);
+        var rows = new List<(bool Label, double Bid, string Site)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.Row.Label, reader.Row.Numeric[0], reader.Row.Categorical(0).ToString()));
+        }
+
+        rows.Should().HaveCount(4_998);
+        rows[0].Should().Be((false, 0d, "s0"));
+        rows[1].Label.Should().BeTrue();
+        double.IsNaN(rows[1].Bid).Should().BeTrue();
+        rows[1].Site.Should().BeEmpty();
+        rows[2].Should().Be((false, 1d, "s2"));
+        reader.Malformed.Count.Should().Be(2);
+        reader.Malformed.First.Select(m => m.ToString()).Should().Equal(
+            $"{path}:11: {Location(path, 10)}: label 'click' is '', not 0 or 1",
+            $"{path}:4501: {Location(path, 4500)}: label 'click' is '2', not 0 or 1");
+    }
+
+    /// <summary>The row group and row of a file's row, from the file's own layout.</summary>
+    private static string Location(string path, long fileRow)
+    {
+        using var file = new ParquetSharp.ParquetFileReader(path);
+        for (var g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var group = file.RowGroup(g);
+            if (fileRow < group.MetaData.NumRows)
+            {
+                return $"row group {g}, row {fileRow}";
+            }
+
+            fileRow -= group.MetaData.NumRows;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(fileRow));
+    }
+}
