@@ -248,7 +248,7 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     public async Task Trigger_WhenThePatchHangs_AbandonsItAfterAttemptTimeout_RetriesAndSucceeds()
     {
         _server.BreakNext("PATCH", ConnectionFault.Hang);
-        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromSeconds(2));
 
         var result = await trigger.TriggerAsync(Request);
 
@@ -261,7 +261,7 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     public async Task Trigger_WhenAReadHangsWhileWaiting_AbandonsItAfterAttemptTimeout_AndKeepsWaiting()
     {
         _server.BreakNext("GET", ConnectionFault.Hang);
-        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        using var trigger = CreateTrigger(o => o.AttemptTimeout = TimeSpan.FromSeconds(2));
 
         var result = await trigger.TriggerAsync(Request);
 
@@ -277,7 +277,7 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
             _server.BreakNext("PATCH", ConnectionFault.Hang);
         }
 
-        using var trigger = CreateTrigger(o => (o.AttemptTimeout, o.MaxRetryAttempts) = (TimeSpan.FromMilliseconds(200), 2));
+        using var trigger = CreateTrigger(o => (o.AttemptTimeout, o.MaxRetryAttempts) = (TimeSpan.FromSeconds(2), 2));
 
         var result = await trigger.TriggerAsync(Request);
 
@@ -291,12 +291,12 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     public async Task Trigger_WhenTheApiServerHangsPastTheTriggersTimeout_TimesOutSayingTheRolloutWasNeverReadBack()
     {
         _server.BreakNext("PATCH", ConnectionFault.Hang);
-        using var trigger = CreateTrigger(o => (o.Timeout, o.PollInterval, o.AttemptTimeout) = (TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(1)));
+        using var trigger = CreateTrigger(o => (o.Timeout, o.PollInterval, o.AttemptTimeout) = (TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(1)));
 
         var result = await trigger.TriggerAsync(Request);
 
         result.Status.Should().Be(DeploymentStatus.TimedOut, result.Message);
-        result.Message.Should().Contain("within 00:00:01").And.Contain("never read back");
+        result.Message.Should().Contain("within 00:00:03").And.Contain("never read back");
     }
 
     [Fact]
