@@ -10,7 +10,9 @@
 #   VARIANTS="shipped nowarmup" REPS=5 benchmarks/load/coldstart.sh
 #
 # Variants (environment of the server process, or how it was built):
-#   shipped      as configured in the csproj: tiering on, quick JIT off, PGO off; 1 s request-path warm-up before /readyz
+#   shipped      as configured in the csproj: tiering on, quick JIT off, PGO off; a request-path warm-up before /readyz
+#                of at least 1 s and until no method was compiled for 1 s (at most 15 s more)
+#   fixed1s      shipped with a fixed 1 s warm-up (not waiting for the JIT to settle)
 #   nowarmup     shipped without the request warm-up (CtrFallback__Server__Warmup=00:00:00; model warm-up only)
 #   tiered       the .NET default: quick JIT and PGO on (tier-0, then PGO tier-up), no request warm-up
 #   tieredwarm   tiered + an 8 s request warm-up before /readyz
@@ -83,7 +85,8 @@ run_variant() { # variant rep
   local dir=$BUILT envs=()
   case "$1" in
     shipped) ;;
-    nowarmup) envs=(CtrFallback__Server__Warmup=00:00:00) ;;
+    nowarmup) envs=(CtrFallback__Server__Warmup=00:00:00 CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
+    fixed1s) envs=(CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
     tiered) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;
     tieredwarm) envs=(CtrFallback__Server__Warmup=00:00:08 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;
     notiering) envs=(CtrFallback__Server__Warmup=00:00:01 DOTNET_TieredCompilation=0) ;;

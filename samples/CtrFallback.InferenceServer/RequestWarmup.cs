@@ -23,6 +23,14 @@ internal sealed class ServerOptions
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
     public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The longest the warm-up goes on past <see cref="Warmup"/> while the JIT is still compiling (tier-up of the
+    /// framework's code under the warm-up's load); it stops once no method was compiled for a second.
+    /// </summary>
+    /// <value>The default is 15 seconds; between 0 and 2 minutes. Zero stops at <see cref="Warmup"/>.</value>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
+    public TimeSpan WarmupUntilJitSettles { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Concurrent connections of the warm-up.</summary>
     /// <value>The default is 8; between 1 and 256.</value>
     [System.ComponentModel.DataAnnotations.Range(1, 256)]
@@ -91,13 +99,41 @@ internal sealed partial class RequestWarmup(
 
         var bodies = Bodies(predictor.Schema, 256);
         var clock = Stopwatch.StartNew();
+        var settle = options.Value.WarmupUntilJitSettles;
+        var done = false;
+
+        // Tier-up compiles in the background a while after a method gets hot: keep the load on until it has, so real
+        // traffic does not share the core with the JIT.
+        var watch = Task.Run(
+            async () =>
+            {
+                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var quietSince = clock.Elapsed;
+                while (clock.Elapsed < duration + settle)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), stoppingToken).ConfigureAwait(false);
+                    var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    if (now != compiled)
+                    {
+                        (compiled, quietSince) = (now, clock.Elapsed);
+                    }
+
+                    if (clock.Elapsed >= duration && (settle <= TimeSpan.Zero || clock.Elapsed - quietSince >= TimeSpan.FromSeconds(1)))
+                    {
+                        break;
+                    }
+                }
+
+                Volatile.Write(ref done, true);
+            },
+            stoppingToken);
         var client = clients.CreateClient(ClientName);
         client.BaseAddress = address;
         var counts = await Task.WhenAll(Enumerable.Range(0, options.Value.WarmupConnections).Select(worker => Task.Run(
             async () =>
             {
                 long sent = 0;
-                while (clock.Elapsed < duration)
+                while (!Volatile.Read(ref done))
                 {
                     // Mostly single impressions, as in production; every 16th a batch of candidates.
                     var i = (int)(sent++ % bodies.Single.Length);
@@ -110,7 +146,8 @@ internal sealed partial class RequestWarmup(
                 return sent;
             },
             stoppingToken))).ConfigureAwait(false);
-        LogWarmedUp(logger, counts.Sum(), clock.Elapsed.TotalSeconds, address);
+        await watch.ConfigureAwait(false);
+        LogWarmedUp(logger, counts.Sum(), clock.Elapsed.TotalSeconds, address, System.Runtime.JitInfo.GetCompiledMethodCount());
     }
 
     private Task WhenStartedAsync(CancellationToken stoppingToken)
@@ -177,8 +214,8 @@ internal sealed partial class RequestWarmup(
         return (single, batch);
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Warmed up the request path with {Requests} requests in {Seconds:F1} s over {Address}; ready")]
-    private static partial void LogWarmedUp(ILogger logger, long requests, double seconds, Uri address);
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Warmed up the request path with {Requests} requests in {Seconds:F1} s over {Address} ({Methods} methods compiled); ready")]
+    private static partial void LogWarmedUp(ILogger logger, long requests, double seconds, Uri address, long methods);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Request warm-up failed ({Reason}); serving without it")]
     private static partial void LogFailed(ILogger logger, string reason);

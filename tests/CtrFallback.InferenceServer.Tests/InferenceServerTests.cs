@@ -186,7 +186,7 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     [Fact]
     public async Task Readyz_OnKestrel_TurnsReadyOnlyAfterTheRequestWarmupHasDrivenBothEndpoints()
     {
-        await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Server:Warmup"] = "00:00:01" });
+        await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Server:Warmup"] = "00:00:01", ["CtrFallback:Server:WarmupUntilJitSettles"] = "00:00:03" });
         factory.UseKestrel(0);
         await factory.Store.RegisterAsync("ctr", model.Artifact);
         factory.StartServer();
