@@ -66,24 +66,7 @@ public sealed class ClickLogAnalyzerTests(AnalyzedLogFixture fixture) : IClassFi
     [Fact]
     public async Task Analyze_OnLabelsWithNoSignal_FindsNoCrossThatStandsAboveNoise()
     {
-        using var directory = new TempDirectory();
-        var schema = directory.Write("schema.json", """
-            { "separator": ",", "hasHeader": true, "label": "click", "categorical": ["a", "b", "c", "d", "e", "f"] }
-            """);
-        var random = new Random(17);
-        var log = new StringBuilder("click,a,b,c,d,e,f\n");
-        for (var i = 0; i < 20_000; i++)
-        {
-            log.Append(random.NextDouble() < 0.2 ? '1' : '0');
-            foreach (var values in (int[])[3, 5, 20, 50, 300, 2_000])
-            {
-                log.Append(CultureInfo.InvariantCulture, $",v{random.Next(values)}");
-            }
-
-            log.Append('\n');
-        }
-
-        var analysis = await ClickLogAnalyzer.AnalyzeAsync(ClickLogSchema.Load(schema), [directory.Write("noise.csv", log.ToString())]);
+        var analysis = await NoiseLog.AnalyzeAsync(seed: 17);
 
         analysis.CrossCandidates.Should().HaveCount(15);
         analysis.CrossCandidates.Should().OnlyContain(c => c.Z < 3, "the labels are independent of every field");

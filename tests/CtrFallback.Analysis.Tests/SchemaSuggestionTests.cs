@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using CtrFallback.Analysis;
 using CtrFallback.Data;
@@ -114,24 +112,7 @@ public sealed class SchemaSuggestionTests(PlantedCrossesFixture fixture) : IClas
     [Fact]
     public async Task SuggestSchema_OnLabelsWithNoSignal_AddsNoCross()
     {
-        using var directory = new TempDirectory();
-        var schema = directory.Write("schema.json", """
-            { "separator": ",", "hasHeader": true, "label": "click", "categorical": ["a", "b", "c", "d", "e", "f"] }
-            """);
-        var random = new Random(23);
-        var log = new StringBuilder("click,a,b,c,d,e,f\n");
-        for (var i = 0; i < 20_000; i++)
-        {
-            log.Append(random.NextDouble() < 0.2 ? '1' : '0');
-            foreach (var values in (int[])[3, 5, 20, 50, 300, 2_000])
-            {
-                log.Append(CultureInfo.InvariantCulture, $",v{random.Next(values)}");
-            }
-
-            log.Append('\n');
-        }
-
-        var analysis = await ClickLogAnalyzer.AnalyzeAsync(ClickLogSchema.Load(schema), [directory.Write("noise.csv", log.ToString())]);
+        var analysis = await NoiseLog.AnalyzeAsync(seed: 23);
         var suggestion = ClickLogAnalyzer.SuggestSchema(analysis);
 
         analysis.CrossCandidates.Should().HaveCount(15);
