@@ -10,10 +10,14 @@
 #   VARIANTS="shipped nowarmup" REPS=5 benchmarks/load/coldstart.sh
 #
 # Variants (environment of the server process, or how it was built):
-#   shipped      as configured in the csproj: tiering on, quick JIT off, PGO off; a request-path warm-up before /readyz
-#                of at least 1 s and until no method was compiled for 1 s (at most 15 s more)
-#   fixed1s      shipped with a fixed 1 s warm-up (not waiting for the JIT to settle)
-#   nowarmup     shipped without the request warm-up (CtrFallback__Server__Warmup=00:00:00; model warm-up only)
+#   shipped      as the image runs it: the csproj's tiering on, quick JIT off, PGO off; the runtime environment the
+#                inference server's Dockerfile sets (DOTNET_TC_CallCountingDelayMs=0: tier-up starts at once); a
+#                request-path warm-up before /readyz of at least 1 s and until no method was compiled for 1 s (at most
+#                15 s more)
+#   delayed      shipped without the Dockerfile's runtime environment: the runtime's default tiering delay (tier-up
+#                only after 100 ms, on one core 1 s, without a newly called method)
+#   fixed1s      delayed with a fixed 1 s warm-up (not waiting for the JIT to settle)
+#   nowarmup     delayed without the request warm-up (CtrFallback__Server__Warmup=00:00:00; model warm-up only)
 #   tiered       the .NET default: quick JIT and PGO on (tier-0, then PGO tier-up), no request warm-up
 #   tieredwarm   tiered + an 8 s request warm-up before /readyz
 #   notiering    DOTNET_TieredCompilation=0 + 1 s warm-up (full speed at once, but a quarter lower warm rate)
@@ -33,7 +37,7 @@ ROWS=${ROWS:-50000}
 FIRST=${FIRST:-5}
 REPS=${REPS:-3}
 PORT=${PORT:-18095}
-VARIANTS=${VARIANTS:-"shipped nowarmup tiered tieredwarm"}
+VARIANTS=${VARIANTS:-"shipped delayed tiered"}
 SERVER_CPU=0
 WRK_CPU=1
 for tool in dotnet wrk taskset curl python3; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }; done
@@ -81,10 +85,13 @@ rps() { # seconds -> prints requests/s of a wrk run against /predict
     | awk '/Requests\/sec/ {print int($2)} /Non-2xx/ {print "non-2xx: " $0 > "/dev/stderr"}'
 }
 
+mapfile -t IMAGE_ENV < <(image_env)
+
 run_variant() { # variant rep
   local dir=$BUILT envs=()
   case "$1" in
-    shipped) ;;
+    shipped) envs=("${IMAGE_ENV[@]}") ;;
+    delayed) ;;
     nowarmup) envs=(CtrFallback__Server__Warmup=00:00:00 CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
     fixed1s) envs=(CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
     tiered) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;

@@ -91,7 +91,8 @@ fi
 (cd "$WORK/baseline" && OMP_NUM_THREADS=1 timeout 1800 "$PY" train.py --data "$DATA" --out data/model.joblib) | tail -5
 
 echo "== ours: CtrFallback.InferenceServer on cpu $SERVER_CPU"
-(cd "$SERVER_DIR" && exec taskset -c "$SERVER_CPU" dotnet CtrFallback.InferenceServer.dll --store "$STORE" \
+mapfile -t IMAGE_ENV < <(image_env)
+(cd "$SERVER_DIR" && exec env "${IMAGE_ENV[@]}" taskset -c "$SERVER_CPU" dotnet CtrFallback.InferenceServer.dll --store "$STORE" \
    --poll-interval 00:00:01 --urls "http://127.0.0.1:$PORT") >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 wait_ready "http://127.0.0.1:$PORT/readyz" 60

@@ -9,3 +9,9 @@ stop_server() {
   [ -n "$SERVER_PID" ] && { wait "$SERVER_PID" 2>/dev/null || true; }
   SERVER_PID=
 }
+
+# The runtime environment the inference server's image sets (its Dockerfile's `ENV DOTNET_...` lines), so the scripts
+# run the server as it is shipped.
+image_env() {
+  sed -n 's/^ENV \(DOTNET_[A-Za-z_]*=[^ ]*\)$/\1/p' "$REPO/samples/deploy/docker/inference-server.Dockerfile"
+}

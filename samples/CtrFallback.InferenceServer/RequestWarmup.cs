@@ -51,6 +51,9 @@ internal sealed partial class RequestWarmup(
     ILogger<RequestWarmup> logger) : BackgroundService
 {
     public const string ClientName = "ctrfallback-warmup";
+
+    /// <summary>The runtime setting that lets tier-1 recompiles start during the warm-up (0), set by the server's image.</summary>
+    internal const string TieringDelayVariable = "DOTNET_TC_CallCountingDelayMs";
     private volatile bool _done;
 
     /// <summary>Whether the warm-up has finished (or was off, or could not run); <c>/readyz</c> waits for it.</summary>
@@ -82,6 +85,12 @@ internal sealed partial class RequestWarmup(
         if (duration <= TimeSpan.Zero)
         {
             return;
+        }
+
+        if (Environment.GetEnvironmentVariable(TieringDelayVariable) is null && Environment.GetEnvironmentVariable("COMPlus_TC_CallCountingDelayMs") is null)
+        {
+            // Only an environment variable sets it; the image does. Elsewhere say once why the first seconds are slower.
+            LogTieringDelay(logger, TieringDelayVariable);
         }
 
         await WhenStartedAsync(stoppingToken).ConfigureAwait(false);
@@ -138,8 +147,15 @@ internal sealed partial class RequestWarmup(
                     // Mostly single impressions, as in production; every 16th a batch of candidates.
                     var i = (int)(sent++ % bodies.Single.Length);
                     var (path, body) = i % 16 == 15 ? ("/predict/batch", bodies.Batch[i % bodies.Batch.Length]) : ("/predict", bodies.Single[i]);
-                    using var content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } };
-                    using var response = await client.PostAsync(path, content, stoppingToken).ConfigureAwait(false);
+                    using var request = new HttpRequestMessage(HttpMethod.Post, path)
+                    {
+                        Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } },
+                    };
+
+                    // Every 64th request closes its connection, so accepting and closing connections (what a load
+                    // balancer's new connections do) is compiled before ready too.
+                    request.Headers.ConnectionClose = sent % 64 == 63;
+                    using var response = await client.SendAsync(request, stoppingToken).ConfigureAwait(false);
                     response.EnsureSuccessStatusCode();
                 }
 
@@ -219,6 +235,9 @@ internal sealed partial class RequestWarmup(
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Request warm-up failed ({Reason}); serving without it")]
     private static partial void LogFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "{Variable} is not set: the runtime's tiering delay (1 s on one core) holds tier-1 recompiles back until after the warm-up, so the first seconds after ready run slower; the server's image sets {Variable}=0")]
+    private static partial void LogTieringDelay(ILogger logger, string variable);
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "No plain-HTTP address to warm up over; ready without a request warm-up")]
     private static partial void LogNoAddress(ILogger logger);

@@ -20,6 +20,11 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_URLS=http://+:8080
+# Cold start at full speed after every rollout: tier-1 recompiles of the framework's code start at once under the
+# server's request warm-up, before /readyz, instead of after the runtime's tiering delay (100 ms without a newly called
+# method, ten times that on one core), which kept them running on the serving core for ~30 s after ready
+# (benchmarks/load/coldstart.sh, benchmarks/load/RESULTS.md). Only an environment variable sets it.
+ENV DOTNET_TC_CallCountingDelayMs=0
 EXPOSE 8080
 # The base image's non-root `app` user (UID 1654); the manifests run as the same UID.
 USER $APP_UID
