@@ -60,7 +60,7 @@ catch (OperationCanceledException)
     Console.Error.WriteLine($"{name}: cancelled; nothing was changed.");
     return 130;
 }
-catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or FileNotFoundException or ModelStoreException or InvalidDataException or ChampionChangeException or Microsoft.Extensions.Options.OptionsValidationException or HttpRequestException)
+catch (Exception ex) when (ex is ClickLogFormatException or ClickLogSchemaException or IOException or UnauthorizedAccessException or ModelStoreException or InvalidDataException or ChampionChangeException or Microsoft.Extensions.Options.OptionsValidationException or HttpRequestException)
 {
     Console.Error.WriteLine($"{name}: {ex.Message}{Hint(ex)}");
     return 1;

@@ -36,6 +36,31 @@ public sealed class CliStoreFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task Models_WhenTheStorePathIsAFile_ExitsOneRatherThanReportingAnEmptyStore()
+    {
+        var notAFolder = _dir.Write("store-is-a-file", "x");
+
+        var (exitCode, output) = await RunAsync("models", "--store", notAFolder);
+
+        exitCode.Should().Be(1, output);
+        output.Should().Contain("ctrfallback models: File model store:").And.Contain("is a file, not a store folder");
+        output.Should().NotContain("no versions yet");
+    }
+
+    [Fact]
+    public async Task Predict_IntoAFolderThatDoesNotExist_ExitsOneWithTheMessage_NotAStackTrace()
+    {
+        WriteLog();
+        (await RunAsync("train", "--data", Log, "--store", Store)).ExitCode.Should().Be(0);
+
+        var (exitCode, output) = await RunAsync("predict", "--data", Log, "--store", Store, "--out", _dir.File(Path.Combine("missing", "scores.tsv")));
+
+        exitCode.Should().Be(1, output);
+        output.Should().Contain("ctrfallback predict: ").And.Contain("missing");
+        output.Should().NotContain("   at ", "a clear message, not a stack trace");
+    }
+
+    [Fact]
     public async Task Models_WhenTheMLflowServerRefusesConnections_ExitsOneNamingTheCallAfterTheRetries()
     {
         // A port nobody listens on: every attempt is refused at once.

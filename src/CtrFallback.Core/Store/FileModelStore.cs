@@ -504,6 +504,12 @@ internal sealed class FileModelStore : IModelStore
         var folder = ModelPath(modelName, AliasesFolder);
         if (!_fileSystem.Directory.Exists(folder))
         {
+            // An empty store has no folder yet; a path that is a file is a mistake, not an empty store.
+            if (_fileSystem.File.Exists(RootPath))
+            {
+                throw new IOException($"{RootPath} is a file, not a store folder");
+            }
+
             return aliases;
         }
 
