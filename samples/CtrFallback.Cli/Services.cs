@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using CtrFallback.Promotion;
 using CtrFallback.Training;
@@ -17,8 +18,12 @@ internal static class Services
         var services = new ServiceCollection();
         services.AddLogging(b => b
             .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information)
-            .AddSimpleConsole(o => o.SingleLine = true)
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            .AddConsole(o =>
+            {
+                o.LogToStandardErrorThreshold = LogLevel.Trace;
+                o.FormatterName = CliConsoleFormatter.FormatterName;
+            })
+            .AddConsoleFormatter<CliConsoleFormatter, ConsoleFormatterOptions>());
         var builder = services.AddCtrFallback(section);
 
         // Trees train and serve here too (--trainer LightGbm, predict and bench on a tree champion).

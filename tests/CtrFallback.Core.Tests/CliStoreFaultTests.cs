@@ -76,6 +76,8 @@ public sealed class CliStoreFaultTests : IDisposable
             new Dictionary<string, string> { ["CtrFallback__MLflow__RetryDelay"] = "00:00:00.010" });
 
         exitCode.Should().Be(1, output);
+        output.Should().Contain("warn: MLflow call GET registered-models/get failed transiently", "each retry is said, on one line");
+        output.Should().NotContain("   at ", "the retries' exceptions are told by their messages, not stack traces");
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Should().StartWith(
             $"ctrfallback models: MLflow call GET registered-models/get failed: could not reach the server at http://127.0.0.1:{closedPort}/ (4 attempts;");
     }
