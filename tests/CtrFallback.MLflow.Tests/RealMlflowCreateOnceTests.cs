@@ -124,6 +124,39 @@ public sealed class RealMlflowCreateOnceTests
         (await setup.Mlflow.VersionsAsync($"name='{Model}'")).Select(v => v.Number).Should().Equal(first.Version, second.Version);
     }
 
+    [SkippableFact]
+    public async Task Register_WhenTheProxyNeverAnswersTheFirstModelVersionCreate_RealMlflowHoldsExactlyOneVersionAfterTheTimeout()
+    {
+        await using var setup = await ProxiedStore.StartAsync(Experiment, timeout: TimeSpan.FromSeconds(3));
+        setup.Proxy.StallAfterServingNext("POST model-versions/create");
+
+        var registered = await setup.Store.RegisterAsync(Registration());
+
+        var version = (await setup.Mlflow.VersionsAsync($"name='{Model}'")).Should().ContainSingle().Subject;
+        version.Number.Should().Be(registered.Version);
+        await ShouldHoldOneFinishedRunAsync(setup, version.RunId);
+        setup.Proxy.CountOf("POST model-versions/create").Should().Be(1);
+    }
+
+    [SkippableFact]
+    public async Task Register_WhenEveryCreateLosesItsReplyBehindTheProxy_RealMlflowHoldsEachThingOnce()
+    {
+        await using var setup = await ProxiedStore.StartAsync(Experiment);
+        foreach (var call in new[] { "POST experiments/create", "POST runs/create", "POST registered-models/create", "POST model-versions/create" })
+        {
+            setup.Proxy.LoseReplyOfNext(call, "502");
+        }
+
+        var registered = await setup.Store.RegisterAsync(Registration());
+
+        (await setup.Mlflow.ExperimentsNamedAsync(Experiment)).Should().ContainSingle();
+        (await setup.Mlflow.RegisteredModelsNamedAsync(Model)).Should().ContainSingle();
+        var version = (await setup.Mlflow.VersionsAsync($"name='{Model}'")).Should().ContainSingle().Subject;
+        version.Number.Should().Be(registered.Version);
+        version.Tags.Should().Contain(ModelTags.ArtifactSha256, registered.ArtifactSha256);
+        await ShouldHoldOneFinishedRunAsync(setup, version.RunId);
+    }
+
     /// <summary>
     /// The run lookup's filter (a tag key with dots, quoted in backticks) as MLflow's own parser takes it: a server that
     /// rejected the syntax would answer 400 and the lost-reply retry of <c>runs/create</c> would fail the registration.
@@ -179,7 +212,9 @@ public sealed class RealMlflowCreateOnceTests
         /// <summary>The real server, asked directly.</summary>
         public RealMlflow Mlflow { get; }
 
-        public static async Task<ProxiedStore> StartAsync(string experiment)
+        /// <param name="experiment">The store's experiment name.</param>
+        /// <param name="timeout">The per-attempt timeout, when a test waits for it; the default otherwise.</param>
+        public static async Task<ProxiedStore> StartAsync(string experiment, TimeSpan? timeout = null)
         {
             var trackingUri = RealMlflow.RequireTrackingUri();
             var proxy = await MlflowFaultProxy.StartAsync(trackingUri);
@@ -187,9 +222,10 @@ public sealed class RealMlflowCreateOnceTests
             {
                 o.ExperimentName = experiment;
                 o.RetryDelay = Defaults.RetryDelay;
+                o.Timeout = timeout ?? Defaults.Timeout;
             });
             var options = services.GetRequiredService<IOptions<MLflowModelStoreOptions>>().Value;
-            (options.RetryCount, options.RetryDelay, options.Timeout).Should().Be((Defaults.RetryCount, Defaults.RetryDelay, Defaults.Timeout), "these tests are about the default retry settings");
+            (options.RetryCount, options.RetryDelay).Should().Be((Defaults.RetryCount, Defaults.RetryDelay), "these tests are about the default retry settings");
             return new ProxiedStore(proxy, services, new RealMlflow(trackingUri));
         }
 
