@@ -336,12 +336,15 @@ internal sealed class MLflowModelStore : IModelStore
     {
         var found = await client.PostAsync(
             "runs/search",
-            new SearchRunsRequest([experimentId], $"tags.`{RegistrationIdTag}` = '{registrationId}'", 1),
+            new SearchRunsRequest([experimentId], RegistrationIdFilter(registrationId), 1),
             MLflowJsonContext.Default.SearchRunsRequest,
             MLflowJsonContext.Default.SearchRunsResponse,
             cancellationToken).ConfigureAwait(false);
         return found.Runs is [var run, ..] ? new RunResponse(run) : null;
     }
+
+    /// <summary>The runs/search filter for a registration's run: the tag key holds a dot, so it is quoted in backticks.</summary>
+    internal static string RegistrationIdFilter(string registrationId) => $"tags.`{RegistrationIdTag}` = '{registrationId}'";
 
     /// <summary>The version an earlier attempt created from this run: same model, same run, same artifact SHA-256.</summary>
     private static async Task<ModelVersionResponse?> FindVersionOfRunAsync(

@@ -1,16 +1,9 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CtrFallback.Tests;
 
@@ -18,77 +11,26 @@ namespace CtrFallback.Tests;
 /// A test double: a real HTTP server on 127.0.0.1 (ephemeral port) that implements, in memory, the MLflow REST
 /// endpoints the store uses, answering as MLflow 2.17.2 does per the shared reference mlflow-rest.md (string
 /// versions, omitted empty fields, 400 for an unknown alias, 500 for a missing proxied artifact, HTML for unknown routes).
-/// Faults can be injected per call.
+/// Faults can be injected per call (<see cref="FaultInjectingMlflowServer"/>).
 /// </summary>
-internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
+internal sealed partial class LoopbackMlflowServer : FaultInjectingMlflowServer
 {
-    private const string RestPrefix = "/api/2.0/mlflow/";
-    private const string ArtifactPrefix = "/api/2.0/mlflow-artifacts/artifacts";
-
-    private readonly WebApplication _app;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ExperimentState> _experiments = new(StringComparer.Ordinal) { ["Default"] = new("0", "Default") };
     private readonly Dictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _artifacts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ModelState> _models = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new(StringComparer.Ordinal);
     private int _nextExperimentId = 1;
 
-    private LoopbackMlflowServer(WebApplication app)
+    private LoopbackMlflowServer()
     {
-        _app = app;
-        _app.Run(HandleAsync);
     }
-
-    /// <summary>The server's base address, for example <c>http://127.0.0.1:43121/</c>.</summary>
-    public Uri Uri { get; private set; } = null!;
-
-    /// <summary>Every request received, as <c>METHOD endpoint</c> (for example <c>POST runs/create</c>), in order.</summary>
-    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
     public static async Task<LoopbackMlflowServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var server = new LoopbackMlflowServer(builder.Build());
-        await server._app.StartAsync();
-        var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        server.Uri = new Uri(address.TrimEnd('/') + "/");
+        var server = new LoopbackMlflowServer();
+        await server.StartListeningAsync();
         return server;
-    }
-
-    /// <summary>Answers the next <paramref name="times"/> requests of a call with an error instead of serving them.</summary>
-    /// <param name="call"><c>METHOD endpoint</c>, for example <c>POST model-versions/create</c> or <c>PUT mlflow-artifacts/artifacts</c>.</param>
-    /// <param name="status">The HTTP status.</param>
-    /// <param name="errorCode">MLflow's error_code, or <see langword="null"/> for an HTML page (as Werkzeug answers).</param>
-    /// <param name="times">How many requests fail.</param>
-    /// <param name="skip">How many requests of the call are served normally first (to fail, say, the second set-tag).</param>
-    public void FailNext(string call, int status, string? errorCode, int times = 1, int skip = 0) =>
-        Enqueue(call, new Fault(FaultKind.Fail, status, errorCode), times, skip);
-
-    /// <summary>
-    /// Serves the next <paramref name="times"/> requests of a call (their effect is committed) but answers each with an
-    /// error, as a server or proxy that fails after committing.
-    /// </summary>
-    public void FailAfterServingNext(string call, int status, string errorCode, int times = 1, int skip = 0) =>
-        Enqueue(call, new Fault(FaultKind.FailAfterServing, status, errorCode), times, skip);
-
-    /// <summary>Serves the next <paramref name="times"/> requests of a call (committed), then resets the connection instead of answering.</summary>
-    public void ResetAfterServingNext(string call, int times = 1, int skip = 0) =>
-        Enqueue(call, new Fault(FaultKind.ResetAfterServing, 0, null), times, skip);
-
-    /// <summary>Serves the next request of a call (committed), then holds the answer back until the client gives up (a lost reply seen as a timeout).</summary>
-    public void StallAfterServingNext(string call, int skip = 0) =>
-        Enqueue(call, new Fault(FaultKind.StallAfterServing, 0, null), 1, skip);
-
-    /// <summary>Holds the next request of a call open until the client gives up on it (a timeout or a cancellation).</summary>
-    /// <returns>A task that completes when the stalled request has arrived.</returns>
-    public Task StallNext(string call)
-    {
-        var fault = new Fault(FaultKind.Stall, 0, null);
-        Enqueue(call, fault, 1, 0);
-        return fault.Arrived.Task;
     }
 
     /// <summary>The names of every experiment, the default one included.</summary>
@@ -129,23 +71,6 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         }
     }
 
-    private void Enqueue(string call, Fault fault, int times, int skip)
-    {
-        var queue = _faults.GetOrAdd(call, _ => new ConcurrentQueue<Fault>());
-        for (var i = 0; i < skip; i++)
-        {
-            queue.Enqueue(new Fault(FaultKind.Pass, 0, null));
-        }
-
-        for (var i = 0; i < times; i++)
-        {
-            queue.Enqueue(fault);
-        }
-    }
-
-    /// <summary>How many requests of a call arrived, counting failed ones.</summary>
-    public int CountOf(string call) => Requests.Count(r => r.Call == call);
-
     /// <summary>The statuses of every run, in creation order.</summary>
     public IReadOnlyList<string> RunStatuses()
     {
@@ -173,68 +98,12 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    protected override Task ServeOtherAsync(HttpContext context) =>
+        context.Request.Path == "/health" ? Text(context, 200, "OK", "text/html") : NotFoundHtml(context);
 
-    private async Task HandleAsync(HttpContext context)
+    protected override async Task ServeAsync(HttpContext context, string call, string? artifactPath, Fault? afterServing)
     {
         var request = context.Request;
-        var path = request.Path.Value ?? "/";
-        string endpoint;
-        string? artifactPath = null;
-        if (path.StartsWith(ArtifactPrefix, StringComparison.Ordinal))
-        {
-            endpoint = "mlflow-artifacts/artifacts";
-            artifactPath = path[ArtifactPrefix.Length..].Trim('/');
-        }
-        else if (path.StartsWith(RestPrefix, StringComparison.Ordinal))
-        {
-            endpoint = path[RestPrefix.Length..];
-        }
-        else if (path == "/health")
-        {
-            await Text(context, 200, "OK", "text/html");
-            return;
-        }
-        else
-        {
-            await NotFoundHtml(context);
-            return;
-        }
-
-        var call = $"{request.Method} {endpoint}";
-        Requests.Enqueue(new RecordedRequest(call, artifactPath, request.Headers.Authorization.ToString()));
-        Fault? fault = null;
-        if (_faults.TryGetValue(call, out var queue))
-        {
-            queue.TryDequeue(out fault);
-        }
-
-        var afterServing = fault is { Kind: FaultKind.FailAfterServing or FaultKind.ResetAfterServing or FaultKind.StallAfterServing } ? fault : null;
-        if (fault is { Kind: FaultKind.Fail or FaultKind.Stall })
-        {
-            if (fault.Kind == FaultKind.Stall)
-            {
-                fault.Arrived.TrySetResult();
-                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                return;
-            }
-
-            if (fault.ErrorCode is null)
-            {
-                await Text(context, fault.Status, "<!doctype html><title>Injected</title><h1>Injected failure</h1>", "text/html");
-            }
-            else
-            {
-                await Error(context, fault.Status, fault.ErrorCode, $"Injected {fault.ErrorCode} for {call}.");
-            }
-
-            return;
-        }
-
         try
         {
             if (artifactPath is not null)
@@ -298,23 +167,6 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
         catch (MlflowError error)
         {
             await Error(context, error.Status, error.ErrorCode, error.Message);
-        }
-    }
-
-    /// <summary>The answer to a request whose effect is already committed: an error, a reset connection, or no answer at all.</summary>
-    private static async Task FailAfterServingAsync(HttpContext context, Fault fault, string call)
-    {
-        switch (fault.Kind)
-        {
-            case FaultKind.ResetAfterServing:
-                context.Abort();
-                return;
-            case FaultKind.StallAfterServing:
-                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                return;
-            default:
-                await Error(context, fault.Status, fault.ErrorCode!, $"Injected {fault.ErrorCode} after serving {call}.");
-                return;
         }
     }
 
@@ -824,18 +676,8 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
     private static Task Json(HttpContext context, int status, JsonObject body) =>
         Text(context, status, body.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), "application/json");
 
-    private static Task Error(HttpContext context, int status, string errorCode, string message) =>
-        Text(context, status, new JsonObject { ["error_code"] = errorCode, ["message"] = message }.ToJsonString(), "application/json");
-
     private static Task NotFoundHtml(HttpContext context) =>
         Text(context, 404, "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>", "text/html; charset=utf-8");
-
-    private static async Task Text(HttpContext context, int status, string text, string contentType)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = contentType;
-        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(text));
-    }
 
     [GeneratedRegex(@"^v\d+$", RegexOptions.IgnoreCase)]
     private static partial Regex ReservedVersionAlias();
@@ -845,34 +687,6 @@ internal sealed partial class LoopbackMlflowServer : IAsyncDisposable
 
     [GeneratedRegex("""^\s*(?<field>name|run_id)\s*=\s*(?<q>['"])(?<value>.*)\k<q>\s*$""")]
     private static partial Regex FilterPattern();
-
-    internal sealed record RecordedRequest(string Call, string? ArtifactPath, string Authorization);
-
-    private enum FaultKind
-    {
-        /// <summary>Served normally: a placeholder so that a later request of the call is the one that fails.</summary>
-        Pass,
-
-        /// <summary>Answered with an error, not served.</summary>
-        Fail,
-
-        /// <summary>Held open, not served.</summary>
-        Stall,
-
-        /// <summary>Served (committed), then answered with an error.</summary>
-        FailAfterServing,
-
-        /// <summary>Served (committed), then the connection is reset.</summary>
-        ResetAfterServing,
-
-        /// <summary>Served (committed), then no answer until the client gives up.</summary>
-        StallAfterServing,
-    }
-
-    private sealed record Fault(FaultKind Kind, int Status, string? ErrorCode)
-    {
-        public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 
     private sealed class MlflowError(int status, string errorCode, string message) : Exception(message)
     {

@@ -28,24 +28,12 @@ public sealed class MLflowCreateOnceTests : IAsyncLifetime
         return services;
     }
 
-    private void LoseReplyOf(string call, string fault)
-    {
-        if (fault == "500")
-        {
-            _server.FailAfterServingNext(call, 500, "INTERNAL_ERROR");
-        }
-        else
-        {
-            _server.ResetAfterServingNext(call);
-        }
-    }
-
     [Theory]
     [InlineData("500")]
     [InlineData("reset")]
     public async Task Register_WhenExperimentCreateCommitsAndItsReplyIsLost_FindsThatExperimentInsteadOfCreatingAnother(string fault)
     {
-        LoseReplyOf("POST experiments/create", fault);
+        _server.LoseReplyOfNext("POST experiments/create", fault);
         await using var services = Build(_server.Uri);
 
         var registered = await services.GetRequiredService<IModelStore>().RegisterAsync(Registration());
@@ -61,7 +49,7 @@ public sealed class MLflowCreateOnceTests : IAsyncLifetime
     [InlineData("reset")]
     public async Task Register_WhenRunCreateCommitsAndItsReplyIsLost_FindsThatRunByItsRegistrationIdAndUsesIt(string fault)
     {
-        LoseReplyOf("POST runs/create", fault);
+        _server.LoseReplyOfNext("POST runs/create", fault);
         await using var services = Build(_server.Uri);
 
         var registered = await services.GetRequiredService<IModelStore>().RegisterAsync(Registration());
@@ -77,7 +65,7 @@ public sealed class MLflowCreateOnceTests : IAsyncLifetime
     [InlineData("reset")]
     public async Task Register_WhenRegisteredModelCreateCommitsAndItsReplyIsLost_FindsThatModelInsteadOfCreatingAnother(string fault)
     {
-        LoseReplyOf("POST registered-models/create", fault);
+        _server.LoseReplyOfNext("POST registered-models/create", fault);
         await using var services = Build(_server.Uri);
 
         var registered = await services.GetRequiredService<IModelStore>().RegisterAsync(Registration());
@@ -93,7 +81,7 @@ public sealed class MLflowCreateOnceTests : IAsyncLifetime
     [InlineData("reset")]
     public async Task Register_WhenModelVersionCreateCommitsAndItsReplyIsLost_RegistersExactlyOneVersionAndReturnsIt(string fault)
     {
-        LoseReplyOf("POST model-versions/create", fault);
+        _server.LoseReplyOfNext("POST model-versions/create", fault);
         await using var services = Build(_server.Uri);
         var store = services.GetRequiredService<IModelStore>();
 
@@ -149,7 +137,7 @@ public sealed class MLflowCreateOnceTests : IAsyncLifetime
         await store.RegisterAsync(Registration());
         await store.RegisterAsync(Registration() with { Artifact = "v2"u8.ToArray() });
         await store.SetAliasAsync(Model, ModelAliases.Champion, 1);
-        LoseReplyOf("POST registered-models/alias", fault);
+        _server.LoseReplyOfNext("POST registered-models/alias", fault);
 
         await store.SetAliasAsync(Model, ModelAliases.Champion, 2);
 

@@ -9,18 +9,18 @@ namespace CtrFallback.Tests;
 /// </summary>
 public sealed class RealMlflowModelStoreContractTests : ModelStoreContract, IAsyncDisposable
 {
-    private static readonly string? TrackingUri = Environment.GetEnvironmentVariable("CTRFALLBACK_MLFLOW_URI");
+    private Uri? _trackingUri;
     private ServiceProvider? _services;
 
     protected override Task<IModelStore> CreateStoreAsync()
     {
-        Skip.If(string.IsNullOrWhiteSpace(TrackingUri), "CTRFALLBACK_MLFLOW_URI is not set: no real MLflow server to run the contract against.");
-        _services = MLflowStoreHost.Build(new Uri(TrackingUri!), o => o.ExperimentName = "ctrfallback-contract-tests");
+        _trackingUri = RealMlflow.RequireTrackingUri();
+        _services = MLflowStoreHost.Build(_trackingUri, o => o.ExperimentName = "ctrfallback-contract-tests");
         return Task.FromResult(_services.GetRequiredService<IModelStore>());
     }
 
     protected override Task CorruptArtifactAsync(IModelStore store, string modelName, int version) =>
-        MLflowStoreHost.CorruptArtifactAsync(new Uri(TrackingUri!), modelName, version);
+        MLflowStoreHost.CorruptArtifactAsync(_trackingUri!, modelName, version);
 
     public async ValueTask DisposeAsync()
     {
