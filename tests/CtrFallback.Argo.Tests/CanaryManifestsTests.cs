@@ -13,11 +13,15 @@ namespace CtrFallback.Tests;
 /// </summary>
 public sealed partial class CanaryManifestsTests
 {
-    /// <summary>The series the inference server exports on /metrics (names as Prometheus shows them) that the analysis may read.</summary>
+    /// <summary>
+    /// The series the inference server exports on /metrics (names as Prometheus shows them) that the analysis reads.
+    /// The unseen-value figure is the change against training (<c>…unseen_share_change</c>), not the share itself
+    /// (<c>…unseen_share</c>), which is sizeable in training already for high-cardinality ids.
+    /// </summary>
     private static readonly string[] Contract =
     [
         "ctrfallback_serving_drift_score_psi",
-        "ctrfallback_serving_drift_unseen_share",
+        "ctrfallback_serving_drift_unseen_share_change",
         "ctrfallback_serving_drift_missing_share_change",
         "ctrfallback_serving_drift_mean_predicted_ctr",
         "ctrfallback_serving_drift_window_impressions",
