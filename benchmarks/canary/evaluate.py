@@ -90,6 +90,25 @@ def settle(prometheus, args, seconds=6):
     time.sleep(seconds)
 
 
+def wait_for_targets(prometheus, count=2, seconds=60):
+    # Both servers scraped at least once before any traffic, so rate() sees the counters rise.
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if len([v for v in query(prometheus, 'up{job="ctr-inference"} == 1')]) == count:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("Prometheus did not scrape both servers")
+
+
+def spread(stable, canary, stable_bodies, canary_bodies, chunks=10):
+    # Traffic over several scrapes (about a second apart), as live traffic is, not in one burst between two scrapes.
+    failed = 0
+    for i in range(chunks):
+        failed += send(stable, stable_bodies[i::chunks]) + send(canary, canary_bodies[i::chunks])
+        time.sleep(0.5)
+    return failed
+
+
 def main():
     p = argparse.ArgumentParser()
     for name in ["template", "prometheus", "stable", "canary", "stable-hash", "canary-hash", "live"]:
@@ -104,13 +123,14 @@ def main():
     n = a.window + 500
 
     live = list(bodies(a.live, False, rng))
-    failed = send(a.stable, live[:n]) + send(a.canary, live[:n])
+    wait_for_targets(a.prometheus)
+    failed = spread(a.stable, a.canary, live[:n], live[:n])
     settle(a.prometheus, args)
     healthy = evaluate(template, args, a.prometheus)
     show(f"healthy canary: the same {n} live impressions to v1 (stable) and v2 (canary); {failed} 5xx", healthy)
 
     drifted_stream = list(bodies(a.live, True, rng))
-    failed = send(a.stable, live[n:2 * n]) + send(a.canary, drifted_stream[n:2 * n])
+    failed = spread(a.stable, a.canary, live[n:2 * n], drifted_stream[n:2 * n])
     settle(a.prometheus, args)
     drifted = evaluate(template, args, a.prometheus)
     show(f"drifted canary: {n} more live impressions to v1, {n} drifted ones (new ids, I1-I6 missing) to v2; {failed} 5xx", drifted)
