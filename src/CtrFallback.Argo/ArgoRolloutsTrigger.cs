@@ -191,19 +191,20 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
     /// Sets <see cref="ArgoRolloutsOptions.VersionVariable"/> on the chosen container of the Rollout's pod template with a
     /// JSON patch (RFC 6902): a merge patch would replace the whole containers list, and custom resources take no
     /// strategic merge. The patch first tests the container's name (and the variable's, when it replaces it), so a
-    /// template edited since it was read is refused rather than patched at the wrong index.
+    /// template edited since it was read is refused rather than patched at the wrong index. Read and patch are retried
+    /// together: a patch whose reply was lost is applied already, and only a fresh read turns its "add" into a "replace"
+    /// instead of a second entry.
     /// </summary>
     private async Task<RolloutState> PinVersionAsync(DeploymentRequest request, CancellationToken token)
     {
-        var rollout = await CallAsync(
-            "get",
-            ct => _client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Group, Version, Namespace, Plural, RolloutName, ct),
-            token).ConfigureAwait(false);
-        var operations = PinOperations(rollout, request.Version);
-        var patch = new V1Patch(JsonSerializer.Serialize(operations), V1Patch.PatchType.JsonPatch);
         var patched = await CallAsync(
             "patch",
-            ct => _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct),
+            async ct =>
+            {
+                var rollout = await _client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Group, Version, Namespace, Plural, RolloutName, ct).ConfigureAwait(false);
+                var patch = new V1Patch(JsonSerializer.Serialize(PinOperations(rollout, request.Version)), V1Patch.PatchType.JsonPatch);
+                return await _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct).ConfigureAwait(false);
+            },
             token).ConfigureAwait(false);
         var state = RolloutState.Parse(patched);
         Log.VersionPinned(_logger, Namespace, RolloutName, ArgoRolloutsOptions.VersionVariable, request.Version, request.ModelName, request.Alias, state.Generation);
@@ -243,16 +244,19 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
             return operations;
         }
 
-        var position = env.EnumerateArray()
+        var positions = env.EnumerateArray()
             .Select((e, i) => (e, i))
-            .FirstOrDefault(x => x.e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == ArgoRolloutsOptions.VersionVariable, (default, -1)).Item2;
-        if (position < 0)
+            .Where(x => x.e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == ArgoRolloutsOptions.VersionVariable)
+            .Select(x => x.i)
+            .ToList();
+        if (positions.Count == 0)
         {
             operations.Add(Op("add", path + "/env/-", entry));
         }
-        else
+
+        // Every entry of that name (the last one is what the kubelet uses), whole, so a valueFrom gives way to the version.
+        foreach (var position in positions)
         {
-            // The whole entry, so a valueFrom someone put there gives way to the version.
             var at = string.Create(CultureInfo.InvariantCulture, $"{path}/env/{position}");
             operations.Add(Op("test", at + "/name", ArgoRolloutsOptions.VersionVariable));
             operations.Add(Op("replace", at, entry));
@@ -330,6 +334,11 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
 
     private string Refusal(string verb, HttpOperationException exception)
     {
+        if (string.Equals(exception.Request?.Method?.Method, "GET", StringComparison.Ordinal))
+        {
+            verb = "get";
+        }
+
         var status = exception.Response?.StatusCode;
         var apiSays = ApiMessage(exception);
         return status switch

@@ -149,6 +149,37 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Canary_WhenThePatchsReplyIsLost_RetriesFromAFreshRead_SoTheVariableIsSetOnce()
+    {
+        _server.Script = ControllerScript.CanaryPasses();
+        _server.BreakNext("PATCH", ConnectionFault.ResetAfterApplying);
+        using var trigger = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("PATCH").Should().Be(2);
+        var env = _server.Containers[0]!["env"]!.AsArray();
+        env.Count(e => e!["name"]!.GetValue<string>() == ArgoRolloutsOptions.VersionVariable).Should().Be(1, "a second 'add' would leave two entries, and the kubelet uses the last");
+        _server.EnvValue("inference-server", ArgoRolloutsOptions.VersionVariable).Should().Be("7");
+        using var retried = JsonDocument.Parse(_server.Requests.Last(r => r.Method == "PATCH").Body);
+        retried.RootElement.EnumerateArray().Select(o => o.GetProperty("op").GetString()).Should().Equal("test", "test", "replace");
+    }
+
+    [Fact]
+    public async Task Canary_WhenGetIsForbidden_NamesGet()
+    {
+        _server.Forbid("get");
+        using var trigger = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("may not 'get'");
+        _server.Count("PATCH").Should().Be(0);
+    }
+
+    [Fact]
     public async Task Canary_WhenTheNamedContainerDoesNotExist_FailsWithoutPatching_AndNamesTheContainersThereAre()
     {
         using var trigger = CreateTrigger(o => (o.Mode, o.ContainerName) = (ArgoTriggerMode.Canary, "server"));

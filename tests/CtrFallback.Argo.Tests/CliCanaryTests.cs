@@ -32,7 +32,7 @@ public sealed class CliCanaryTests : IAsyncLifetime
             ["env"] = new JsonArray(new JsonObject { ["name"] = ArgoRolloutsOptions.VersionVariable, ["value"] = "1" }),
         }));
         var log = Path.Combine(_dir, "clicks.tsv");
-        (await RunAsync("generate", "--rows", "8000", "--out", log)).ExitCode.Should().Be(0);
+        (await RunAsync("generate", "--rows", "20000", "--out", log)).ExitCode.Should().Be(0);
         (await RunAsync("train", "--data", log, "--store", Store, "--json")).ExitCode.Should().Be(0);
         (await RunAsync("train", "--data", log, "--store", Store, "--json")).ExitCode.Should().Be(0);
         if (await ChampionAsync() == 2)
