@@ -28,6 +28,8 @@ internal static class Commands
             [Value("--data", "Click logs, comma-separated, in time order: files, folders or globs (** too); Hive partitions dt=YYYY-MM-DD[/hour=HH] are read in partition order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
         Add(root, "models", "List versions with metrics, gate results and aliases.", ModelCommands.ModelsAsync,
             [Flag("--json", "Print the versions as JSON."), .. Store()]);
+        Add(root, "history", "The champion's quality run after run: its AUC, NE and calibration on each training run's newest holdout, beside the candidate's, from the store's records, so decay shows.", ModelCommands.HistoryAsync,
+            [Flag("--json", "Print the runs as JSON."), .. Store()]);
         Add(root, "promote", "Point 'champion' at a version and trigger a rollout (a gate-failed version needs --force).", ModelCommands.PromoteAsync,
             [Value("--version", "The version to promote (required)."), Flag("--force", "Promote a version that failed the gate."), Flag("--json", "Print the result as JSON."), .. Store()]);
         Add(root, "rollback", "Move 'champion' back to the previous champion and trigger a rollout.", ModelCommands.RollbackAsync,

@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CtrFallback.Evaluation;
 using CtrFallback.Promotion;
 using CtrFallback.Serving;
 
 namespace CtrFallback.Cli;
 
-/// <summary>models, promote, rollback and predict: the lifecycle commands over the configured store.</summary>
+/// <summary>models, history, promote, rollback and predict: the lifecycle commands over the configured store.</summary>
 internal static class ModelCommands
 {
     public static async Task<int> ModelsAsync(CommandLine args, CancellationToken cancellationToken)
@@ -47,6 +48,58 @@ internal static class ModelCommands
         }
 
         return 0;
+    }
+
+    public static async Task<int> HistoryAsync(CommandLine args, CancellationToken cancellationToken)
+    {
+        var json = args.Flag("--json");
+        using var provider = Services.Build(args, quiet: true);
+        args.EnsureAllUsed();
+        var store = provider.GetRequiredService<IModelStore>();
+        var model = provider.GetRequiredService<IOptions<CtrFallbackOptions>>().Value.ModelName;
+        var runs = await ChampionHistory.ReadAsync(store, model, cancellationToken);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(runs.Select(r => new
+            {
+                version = r.Version,
+                trainedAt = r.TrainedAt,
+                holdout = r.Holdout,
+                champion = r.Champion,
+                championMetrics = r.ChampionMetrics,
+                candidateMetrics = r.CandidateMetrics,
+                gatePassed = r.GatePassed,
+            }), Output.Json));
+            return 0;
+        }
+
+        if (runs.Count == 0)
+        {
+            Console.WriteLine($"{model}: no training runs yet (train one with 'ctrfallback train').");
+            return 0;
+        }
+
+        Console.WriteLine($"{model}: the champion on each run's newest holdout (AUC higher is better, NE lower, calibration 1 is ideal)");
+        Console.WriteLine($"{"run",-5} {"trained",-16} {"champion",-9} {"AUC",-7} {"NE",-7} {"calib",-7} | {"candidate AUC",-13} {"NE",-7} {"calib",-7} {"gate",-5}");
+        foreach (var r in runs)
+        {
+            var c = r.ChampionMetrics;
+            var n = r.CandidateMetrics;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"v" + r.Version,-5} {r.TrainedAt:yyyy-MM-dd HH:mm} {(r.Champion is { } v ? "v" + v : "none"),-9} {Cell(c?.Auc),-7} {Cell(c?.NormalizedEntropy),-7} {Cell(c?.Calibration),-7} | {Cell(n?.Auc),-13} {Cell(n?.NormalizedEntropy),-7} {Cell(n?.Calibration),-7} {(r.GatePassed is null ? "-" : r.GatePassed.Value ? "PASS" : "FAIL"),-5}"));
+        }
+
+        // Decay per champion: its first scored run against its latest, while it stayed champion.
+        foreach (var group in runs.Where(r => r is { Champion: not null, ChampionMetrics: not null }).GroupBy(r => r.Champion!.Value))
+        {
+            var (first, last) = (group.First().ChampionMetrics!, group.Last().ChampionMetrics!);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"champion v{group.Key} over {group.Count()} run(s): AUC {first.Auc:F4} -> {last.Auc:F4} ({last.Auc - first.Auc:+0.0000;-0.0000}), NE {first.NormalizedEntropy:F4} -> {last.NormalizedEntropy:F4}, calibration {first.Calibration:F4} -> {last.Calibration:F4}"));
+        }
+
+        return 0;
+
+        static string Cell(double? value) => value is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
     }
 
     public static async Task<int> PromoteAsync(CommandLine args, CancellationToken cancellationToken)
@@ -105,12 +158,19 @@ internal static class ModelCommands
                 previous = change.PreviousVersion,
                 champion = change.Version.Version,
                 deployment = new { status = change.Deployment.Status.ToString(), message = change.Deployment.Message },
+                rollback = change.Rollback is { } back
+                    ? new { champion = back.Version.Version, deployment = new { status = back.Deployment.Status.ToString(), message = back.Deployment.Message } }
+                    : null,
             }, Output.Json));
         }
         else
         {
             Console.WriteLine($"champion      {change.Version.Label} (was {(change.PreviousVersion is { } p ? $"v{p}" : "none")})");
             Console.WriteLine($"deployment    {change.Deployment.Status}: {change.Deployment.Message}");
+            if (change.Rollback is { } back)
+            {
+                Console.WriteLine($"rolled back   champion is {back.Version.Label} again (the rollout was aborted); its rollout: {back.Deployment.Status}");
+            }
         }
 
         return change.Deployment.IsSuccess ? 0 : 3;

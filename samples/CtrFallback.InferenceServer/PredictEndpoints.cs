@@ -44,6 +44,8 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
             loadedAt = current?.LoadedAt,
             metrics = current?.Version.Metrics,
             serving = follower.Statistics,
+            // A pinned server (CtrFallback:Serving:Version, set by a canary's pod template) ignores the alias.
+            pinnedVersion = follower.PinnedVersion,
         });
     }
 

@@ -40,6 +40,14 @@ public enum DeploymentStatus
 /// <param name="Message">What happened, in words; for failures the deployment system's own message.</param>
 public sealed record DeploymentResult(DeploymentStatus Status, string Message)
 {
+    /// <summary>
+    /// The deployment system turned back to the version before (for example an Argo canary aborted by its analysis) and
+    /// asks that the champion alias follow, so store and cluster agree: the champion manager then rolls the alias back,
+    /// recorded as a rollback. Set only on a failure, and only when the trigger is configured to ask.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool RollbackRequested { get; init; }
+
     /// <summary><see langword="true"/> unless the deployment failed or timed out.</summary>
     public bool IsSuccess => Status is DeploymentStatus.Skipped or DeploymentStatus.Requested or DeploymentStatus.Succeeded;
 }

@@ -14,8 +14,9 @@ using Polly.Timeout;
 namespace CtrFallback.Argo;
 
 /// <summary>
-/// Restarts an Argo Rollout the way <c>kubectl argo rollouts restart</c> does (a merge patch of <c>spec.restartAt</c>)
-/// and, if configured, follows it until every pod is newer than that time and the Rollout is Healthy.
+/// Restarts an Argo Rollout the way <c>kubectl argo rollouts restart</c> does (a merge patch of <c>spec.restartAt</c>),
+/// or in <see cref="ArgoTriggerMode.Canary"/> pins the version in its pod template so its canary steps run; then, if
+/// configured, follows it until it is Healthy (restarted, or the new ReplicaSet stable), Degraded or aborted.
 /// </summary>
 /// <remarks>
 /// KubernetesClient owns its HttpClient (TLS and credentials come from the kubeconfig), so it cannot be an
@@ -104,26 +105,37 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
         using var deadline = new CancellationTokenSource(_options.Timeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked.Token;
+        var canary = _options.Mode == ArgoTriggerMode.Canary;
 
         // RFC 3339 at second precision, as kubectl writes metav1.Time.
         var restartAt = _timeProvider.GetUtcNow().UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'Z'", CultureInfo.InvariantCulture);
+        var what = canary ? "update" : "restart";
         RolloutState? last = null;
 
         try
         {
-            var patch = new V1Patch("{\"spec\":{\"restartAt\":\"" + restartAt + "\"}}", V1Patch.PatchType.MergePatch);
-            var patched = await CallAsync(
-                "patch",
-                ct => _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct),
-                token).ConfigureAwait(false);
-            last = RolloutState.Parse(patched);
-            Log.RestartRequested(_logger, Namespace, RolloutName, restartAt, request.ModelName, request.Version, request.Alias);
+            if (canary)
+            {
+                last = await PinVersionAsync(request, token).ConfigureAwait(false);
+            }
+            else
+            {
+                var patch = new V1Patch("{\"spec\":{\"restartAt\":\"" + restartAt + "\"}}", V1Patch.PatchType.MergePatch);
+                var patched = await CallAsync(
+                    "patch",
+                    ct => _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct),
+                    token).ConfigureAwait(false);
+                last = RolloutState.Parse(patched);
+                Log.RestartRequested(_logger, Namespace, RolloutName, restartAt, request.ModelName, request.Version, request.Alias);
+            }
 
             if (!_options.WaitForCompletion)
             {
                 return new DeploymentResult(
                     DeploymentStatus.Requested,
-                    $"Asked Argo Rollout {Namespace}/{RolloutName} to restart at {restartAt} for {request.ModelName} version {request.Version} ({request.Alias}); not waiting for it.");
+                    canary
+                        ? $"Set {ArgoRolloutsOptions.VersionVariable}={request.Version} in the pod template of Argo Rollout {Namespace}/{RolloutName} for {request.ModelName} version {request.Version} ({request.Alias}); its canary steps run now; not waiting for them."
+                        : $"Asked Argo Rollout {Namespace}/{RolloutName} to restart at {restartAt} for {request.ModelName} version {request.Version} ({request.Alias}); not waiting for it.");
             }
 
             while (true)
@@ -139,22 +151,19 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
                 // Phase and message speak of an older spec until the controller has observed our patch.
                 if (state.IsObserved)
                 {
-                    if (state.Aborted)
+                    if (state.Aborted || state.IsDegraded)
                     {
-                        return Failed($"Argo Rollout {Namespace}/{RolloutName} was aborted during the restart: {state.Message ?? "(no message)"}");
+                        return Aborted(state, what, request);
                     }
 
-                    if (state.IsDegraded)
+                    if (state.IsHealthy && (canary ? state.IsFullyPromoted : state.HasRestartedAt(restartAt)))
                     {
-                        return Failed($"Argo Rollout {Namespace}/{RolloutName} is Degraded: {state.Message ?? "(no message)"}");
-                    }
-
-                    if (state.IsHealthy && state.HasRestartedAt(restartAt))
-                    {
-                        Log.RestartSucceeded(_logger, Namespace, RolloutName);
+                        Log.RolloutSucceeded(_logger, Namespace, RolloutName, what);
                         return new DeploymentResult(
                             DeploymentStatus.Succeeded,
-                            $"Argo Rollout {Namespace}/{RolloutName} restarted at {restartAt} and is Healthy; {request.ModelName} version {request.Version} ({request.Alias}) is serving.");
+                            canary
+                                ? $"Argo Rollout {Namespace}/{RolloutName} passed its canary steps and is Healthy on ReplicaSet {state.StableRS}; {request.ModelName} version {request.Version} ({request.Alias}) is serving on every pod."
+                                : $"Argo Rollout {Namespace}/{RolloutName} restarted at {restartAt} and is Healthy; {request.ModelName} version {request.Version} ({request.Alias}) is serving.");
                     }
                 }
 
@@ -165,24 +174,120 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
         {
             var seen = last is null
                 ? "the Rollout was never read back"
-                : $"last seen {last.Describe(restartAt)}";
+                : $"last seen {(canary ? last.DescribeUpdate() : last.Describe(restartAt))}";
             var message = _options.WaitForCompletion
-                ? $"Argo Rollout {Namespace}/{RolloutName} did not finish restarting within {_options.Timeout}: {seen}."
-                : $"The restart of Argo Rollout {Namespace}/{RolloutName} could not be requested within {_options.Timeout}.";
-            Log.RestartTimedOut(_logger, Namespace, RolloutName, message);
+                ? $"Argo Rollout {Namespace}/{RolloutName} did not finish {(canary ? "its canary update" : "restarting")} within {_options.Timeout}: {seen}."
+                : $"The {what} of Argo Rollout {Namespace}/{RolloutName} could not be requested within {_options.Timeout}.";
+            Log.RolloutTimedOut(_logger, Namespace, RolloutName, what, message);
             return new DeploymentResult(DeploymentStatus.TimedOut, message);
         }
         catch (KubernetesCallException ex)
         {
-            return Failed(ex.Message);
+            return Failed(ex.Message, what);
         }
+    }
+
+    /// <summary>
+    /// Sets <see cref="ArgoRolloutsOptions.VersionVariable"/> on the chosen container of the Rollout's pod template with a
+    /// JSON patch (RFC 6902): a merge patch would replace the whole containers list, and custom resources take no
+    /// strategic merge. The patch first tests the container's name (and the variable's, when it replaces it), so a
+    /// template edited since it was read is refused rather than patched at the wrong index. Read and patch are retried
+    /// together: a patch whose reply was lost is applied already, and only a fresh read turns its "add" into a "replace"
+    /// instead of a second entry.
+    /// </summary>
+    private async Task<RolloutState> PinVersionAsync(DeploymentRequest request, CancellationToken token)
+    {
+        var patched = await CallAsync(
+            "patch",
+            async ct =>
+            {
+                var rollout = await _client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(Group, Version, Namespace, Plural, RolloutName, ct).ConfigureAwait(false);
+                var patch = new V1Patch(JsonSerializer.Serialize(PinOperations(rollout, request.Version)), V1Patch.PatchType.JsonPatch);
+                return await _client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(patch, Group, Version, Namespace, Plural, RolloutName, cancellationToken: ct).ConfigureAwait(false);
+            },
+            token).ConfigureAwait(false);
+        var state = RolloutState.Parse(patched);
+        Log.VersionPinned(_logger, Namespace, RolloutName, ArgoRolloutsOptions.VersionVariable, request.Version, request.ModelName, request.Alias, state.Generation);
+        return state;
+    }
+
+    /// <summary>The JSON patch operations that set the version variable, from the Rollout as read.</summary>
+    /// <exception cref="KubernetesCallException">The template has no such container (nothing is patched).</exception>
+    private List<Dictionary<string, object>> PinOperations(JsonElement rollout, int version)
+    {
+        var containers = rollout.TryGetProperty("spec", out var spec) && spec.ValueKind == JsonValueKind.Object &&
+                         spec.TryGetProperty("template", out var template) && template.ValueKind == JsonValueKind.Object &&
+                         template.TryGetProperty("spec", out var pod) && pod.ValueKind == JsonValueKind.Object &&
+                         pod.TryGetProperty("containers", out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().ToList()
+            : [];
+        var names = containers.Select(c => c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() ?? string.Empty : string.Empty).ToList();
+        var index = _options.ContainerName is { } wanted ? names.IndexOf(wanted) : (names.Count > 0 ? 0 : -1);
+        if (index < 0)
+        {
+            throw new KubernetesCallException(
+                _options.ContainerName is null
+                    ? $"Argo Rollout {Namespace}/{RolloutName} has no containers in spec.template.spec.containers: there is nothing to pin {ArgoRolloutsOptions.VersionVariable} on."
+                    : $"Argo Rollout {Namespace}/{RolloutName} has no container '{_options.ContainerName}' in spec.template.spec.containers (it has: {string.Join(", ", names.Select(n => $"'{n}'"))}); set CtrFallback:Argo:ContainerName to one of them.",
+                null);
+        }
+
+        var path = string.Create(CultureInfo.InvariantCulture, $"/spec/template/spec/containers/{index}");
+        var value = version.ToString(CultureInfo.InvariantCulture);
+        var entry = new Dictionary<string, object> { ["name"] = ArgoRolloutsOptions.VersionVariable, ["value"] = value };
+        var operations = new List<Dictionary<string, object>> { Op("test", path + "/name", names[index]) };
+
+        var container = containers[index];
+        if (!container.TryGetProperty("env", out var env) || env.ValueKind != JsonValueKind.Array)
+        {
+            operations.Add(Op("add", path + "/env", new[] { entry }));
+            return operations;
+        }
+
+        var positions = env.EnumerateArray()
+            .Select((e, i) => (e, i))
+            .Where(x => x.e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == ArgoRolloutsOptions.VersionVariable)
+            .Select(x => x.i)
+            .ToList();
+        if (positions.Count == 0)
+        {
+            operations.Add(Op("add", path + "/env/-", entry));
+        }
+
+        // Every entry of that name (the last one is what the kubelet uses), whole, so a valueFrom gives way to the version.
+        foreach (var position in positions)
+        {
+            var at = string.Create(CultureInfo.InvariantCulture, $"{path}/env/{position}");
+            operations.Add(Op("test", at + "/name", ArgoRolloutsOptions.VersionVariable));
+            operations.Add(Op("replace", at, entry));
+        }
+
+        return operations;
+
+        static Dictionary<string, object> Op(string op, string path, object value) => new() { ["op"] = op, ["path"] = path, ["value"] = value };
+    }
+
+    /// <summary>A Degraded or aborted Rollout: the Rollout's message and its analysis runs' messages, and the rollback request when configured.</summary>
+    private DeploymentResult Aborted(RolloutState state, string what, DeploymentRequest request)
+    {
+        var how = state.Aborted ? $"was aborted during the {what}" : "is Degraded";
+        var analysis = state.AnalysisMessages;
+        var message = $"Argo Rollout {Namespace}/{RolloutName} {how}: {state.Message ?? "(no message)"}" +
+                      (analysis.Length > 0 && state.Message?.Contains(analysis, StringComparison.Ordinal) != true ? $" ({analysis})" : string.Empty);
+        if (_options.RollbackAliasOnAbort)
+        {
+            message += $"; the pods are back on the stable version, so {request.ModelName}'s '{request.Alias}' should go back too (CtrFallback:Argo:RollbackAliasOnAbort).";
+        }
+
+        var result = Failed(message, what);
+        return _options.RollbackAliasOnAbort ? result with { RollbackRequested = true } : result;
     }
 
     public void Dispose() => _client.Dispose();
 
-    private DeploymentResult Failed(string message)
+    private DeploymentResult Failed(string message, string what)
     {
-        Log.RestartFailed(_logger, Namespace, RolloutName, message);
+        Log.RolloutFailed(_logger, Namespace, RolloutName, what, message);
         return new DeploymentResult(DeploymentStatus.Failed, message);
     }
 
@@ -229,6 +334,11 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
 
     private string Refusal(string verb, HttpOperationException exception)
     {
+        if (string.Equals(exception.Request?.Method?.Method, "GET", StringComparison.Ordinal))
+        {
+            verb = "get";
+        }
+
         var status = exception.Response?.StatusCode;
         var apiSays = ApiMessage(exception);
         return status switch
@@ -282,5 +392,5 @@ internal sealed class ArgoRolloutsTrigger : IDeploymentTrigger, IDisposable
     }
 
     /// <summary>A Kubernetes call that will not succeed by retrying; the message is meant for a person.</summary>
-    private sealed class KubernetesCallException(string message, Exception innerException) : Exception(message, innerException);
+    private sealed class KubernetesCallException(string message, Exception? innerException) : Exception(message, innerException);
 }

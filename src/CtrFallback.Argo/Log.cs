@@ -18,14 +18,18 @@ internal static partial class Log
     public static partial void RolloutObserved(ILogger logger, string @namespace, string rollout, string? phase, long? generation, string? observedGeneration, string? restartedAt, string? statusMessage);
 
     [LoggerMessage(EventId = 6103, Level = LogLevel.Information,
-        Message = "Argo Rollout {Namespace}/{Rollout} restarted and is Healthy")]
-    public static partial void RestartSucceeded(ILogger logger, string @namespace, string rollout);
+        Message = "Argo Rollout {Namespace}/{Rollout}: {What} done, Healthy")]
+    public static partial void RolloutSucceeded(ILogger logger, string @namespace, string rollout, string what);
 
     [LoggerMessage(EventId = 6104, Level = LogLevel.Error,
-        Message = "Argo Rollout {Namespace}/{Rollout} restart failed: {Reason}")]
-    public static partial void RestartFailed(ILogger logger, string @namespace, string rollout, string reason);
+        Message = "Argo Rollout {Namespace}/{Rollout} {What} failed: {Reason}")]
+    public static partial void RolloutFailed(ILogger logger, string @namespace, string rollout, string what, string reason);
 
     [LoggerMessage(EventId = 6105, Level = LogLevel.Error,
-        Message = "Argo Rollout {Namespace}/{Rollout} restart timed out: {Reason}")]
-    public static partial void RestartTimedOut(ILogger logger, string @namespace, string rollout, string reason);
+        Message = "Argo Rollout {Namespace}/{Rollout} {What} timed out: {Reason}")]
+    public static partial void RolloutTimedOut(ILogger logger, string @namespace, string rollout, string what, string reason);
+
+    [LoggerMessage(EventId = 6106, Level = LogLevel.Information,
+        Message = "Set {Variable}={Version} in the pod template of Argo Rollout {Namespace}/{Rollout} for {ModelName} ({Alias}); generation {Generation}")]
+    public static partial void VersionPinned(ILogger logger, string @namespace, string rollout, string variable, int version, string modelName, string alias, long? generation);
 }

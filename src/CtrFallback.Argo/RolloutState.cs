@@ -3,7 +3,10 @@ using System.Text.Json;
 
 namespace CtrFallback.Argo;
 
-/// <summary>The parts of an <c>argoproj.io/v1alpha1</c> Rollout that tell whether a restart finished.</summary>
+/// <summary>An analysis run a Rollout's status names (<c>status.canary.currentStepAnalysisRunStatus</c> or the background one).</summary>
+internal sealed record AnalysisRunStatus(string? Name, string? Status, string? Message);
+
+/// <summary>The parts of an <c>argoproj.io/v1alpha1</c> Rollout that tell whether a restart or an update finished.</summary>
 internal sealed record RolloutState(
     long? Generation,
     string? ObservedGeneration,
@@ -11,7 +14,11 @@ internal sealed record RolloutState(
     string? Message,
     string? SpecRestartAt,
     string? RestartedAt,
-    bool Aborted)
+    bool Aborted,
+    string? CurrentPodHash = null,
+    string? StableRS = null,
+    AnalysisRunStatus? StepAnalysis = null,
+    AnalysisRunStatus? BackgroundAnalysis = null)
 {
     public const string Healthy = "Healthy";
     public const string Degraded = "Degraded";
@@ -29,6 +36,20 @@ internal sealed record RolloutState(
 
     public bool IsDegraded => string.Equals(Phase, Degraded, StringComparison.Ordinal);
 
+    /// <summary>
+    /// The update's ReplicaSet became the stable one (<c>status.stableRS == status.currentPodHash</c>): every canary step
+    /// passed. Argo's own Healthy phase needs it too; checking it as well keeps an older Healthy from passing for ours.
+    /// </summary>
+    public bool IsFullyPromoted => StableRS is not null && string.Equals(StableRS, CurrentPodHash, StringComparison.Ordinal);
+
+    /// <summary>The analysis runs' own messages (the failed metric, its count and limit), as Argo writes them; empty when there are none.</summary>
+    public string AnalysisMessages =>
+        string.Join(
+            "; ",
+            new[] { StepAnalysis, BackgroundAnalysis }
+                .Where(a => a is not null && (!string.IsNullOrEmpty(a.Message) || !string.IsNullOrEmpty(a.Status)))
+                .Select(a => $"AnalysisRun '{a!.Name ?? "?"}' {a.Status ?? "(no status)"}{(string.IsNullOrEmpty(a.Message) ? string.Empty : ": " + a.Message)}"));
+
     /// <summary>Whether <c>status.restartedAt</c> is the time we asked for (compared as instants, so formatting does not matter).</summary>
     public bool HasRestartedAt(string restartAt) => SameInstant(RestartedAt, restartAt);
 
@@ -38,6 +59,8 @@ internal sealed record RolloutState(
         string? specRestartAt = null;
         string? observedGeneration = null, phase = null, message = null, restartedAt = null;
         var aborted = false;
+        string? currentPodHash = null, stableRS = null;
+        AnalysisRunStatus? step = null, background = null;
 
         if (rollout.ValueKind == JsonValueKind.Object)
         {
@@ -59,10 +82,17 @@ internal sealed record RolloutState(
                 message = Text(status, "message");
                 restartedAt = Text(status, "restartedAt");
                 aborted = status.TryGetProperty("abort", out var abort) && abort.ValueKind == JsonValueKind.True;
+                currentPodHash = Text(status, "currentPodHash");
+                stableRS = Text(status, "stableRS");
+                if (status.TryGetProperty("canary", out var canary) && canary.ValueKind == JsonValueKind.Object)
+                {
+                    step = Analysis(canary, "currentStepAnalysisRunStatus");
+                    background = Analysis(canary, "currentBackgroundAnalysisRunStatus");
+                }
             }
         }
 
-        return new RolloutState(generation, observedGeneration, phase, message, specRestartAt, restartedAt, aborted);
+        return new RolloutState(generation, observedGeneration, phase, message, specRestartAt, restartedAt, aborted, currentPodHash, stableRS, step, background);
     }
 
     /// <summary>A one-line description for messages: phase, generations, restart times and the Rollout's own message.</summary>
@@ -71,6 +101,21 @@ internal sealed record RolloutState(
             CultureInfo.InvariantCulture,
             $"phase {Phase ?? "(none)"}, observedGeneration {ObservedGeneration ?? "(none)"} of generation {Generation?.ToString(CultureInfo.InvariantCulture) ?? "(none)"}, " +
             $"status.restartedAt {RestartedAt ?? "(none)"} (asked for {requestedRestartAt}), message: {(string.IsNullOrEmpty(Message) ? "(none)" : Message)}");
+
+    /// <summary>A one-line description of an update (canary) for messages: phase, generations, ReplicaSets, analysis and message.</summary>
+    public string DescribeUpdate()
+    {
+        var analysis = AnalysisMessages;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"phase {Phase ?? "(none)"}, observedGeneration {ObservedGeneration ?? "(none)"} of generation {Generation?.ToString(CultureInfo.InvariantCulture) ?? "(none)"}, " +
+            $"status.currentPodHash {CurrentPodHash ?? "(none)"}, status.stableRS {StableRS ?? "(none)"}, message: {(string.IsNullOrEmpty(Message) ? "(none)" : Message)}{(analysis.Length > 0 ? ", " + analysis : string.Empty)}");
+    }
+
+    private static AnalysisRunStatus? Analysis(JsonElement canary, string name) =>
+        canary.TryGetProperty(name, out var run) && run.ValueKind == JsonValueKind.Object
+            ? new AnalysisRunStatus(Text(run, "name"), Text(run, "status"), Text(run, "message"))
+            : null;
 
     // Argo writes observedGeneration as a string; older objects or other tools may write a number.
     private static string? Text(JsonElement parent, string name) =>

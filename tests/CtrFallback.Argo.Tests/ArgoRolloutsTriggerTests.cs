@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CtrFallback.Argo;
 using CtrFallback.Testing;
 using Microsoft.Extensions.Options;
@@ -93,6 +94,150 @@ public sealed class ArgoRolloutsTriggerTests : IAsyncLifetime
 
         result.Status.Should().Be(DeploymentStatus.Failed);
         result.Message.Should().Contain("aborted").And.Contain(message);
+    }
+
+    [Fact]
+    public async Task Canary_SendsAJsonPatchThatSetsTheVersionVariableOnTheFirstContainer_AndSucceedsOnceTheNewReplicaSetIsStable()
+    {
+        _server.Script = ControllerScript.CanaryPasses();
+        using var trigger = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+        var stableBefore = _server.Generation;
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        result.Message.Should().Contain("canary steps").And.Contain("ctr version 7");
+        var patch = _server.Requests.Should().ContainSingle(r => r.Method == "PATCH").Subject;
+        patch.ContentType.Should().StartWith("application/json-patch+json", "a merge patch would replace the whole containers list");
+        using var body = JsonDocument.Parse(patch.Body);
+        body.RootElement.EnumerateArray().Select(o => (o.GetProperty("op").GetString(), o.GetProperty("path").GetString())).Should().Equal(
+            ("test", "/spec/template/spec/containers/0/name"),
+            ("add", "/spec/template/spec/containers/0/env/-"));
+        _server.EnvValue("inference-server", ArgoRolloutsOptions.VersionVariable).Should().Be("7");
+        _server.EnvValue("inference-server", "ASPNETCORE_URLS").Should().Be("http://+:8080", "the other variables stay");
+        _server.Generation.Should().Be(stableBefore + 1, "a pod template change is a new revision, which runs the canary steps");
+        _server.Requests.Where(r => r.Method == "GET").Should().HaveCountGreaterThanOrEqualTo(4, "paused and progressing are not done");
+        _server.Requests.Should().NotContain(r => r.Body.Contains("restartAt"), "a restart would skip the canary steps");
+    }
+
+    [Fact]
+    public async Task Canary_WhenTheVariableIsThereAlready_ReplacesItOnTheNamedContainer_AfterTestingBothNames()
+    {
+        _server.SetContainers(new JsonArray(
+            new JsonObject { ["name"] = "log-shipper", ["image"] = "fluent-bit" },
+            new JsonObject
+            {
+                ["name"] = "inference-server",
+                ["env"] = new JsonArray(
+                    new JsonObject { ["name"] = "ASPNETCORE_URLS", ["value"] = "http://+:8080" },
+                    new JsonObject { ["name"] = ArgoRolloutsOptions.VersionVariable, ["value"] = "6" }),
+            }));
+        _server.Script = ControllerScript.CanaryPasses();
+        using var trigger = CreateTrigger(o => (o.Mode, o.ContainerName) = (ArgoTriggerMode.Canary, "inference-server"));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        using var body = JsonDocument.Parse(_server.Requests.Single(r => r.Method == "PATCH").Body);
+        body.RootElement.EnumerateArray().Select(o => (o.GetProperty("op").GetString(), o.GetProperty("path").GetString())).Should().Equal(
+            ("test", "/spec/template/spec/containers/1/name"),
+            ("test", "/spec/template/spec/containers/1/env/1/name"),
+            ("replace", "/spec/template/spec/containers/1/env/1"));
+        _server.EnvValue("inference-server", ArgoRolloutsOptions.VersionVariable).Should().Be("7");
+        _server.Containers.Should().HaveCount(2);
+        _server.Containers[0]!["env"].Should().BeNull("the other container is left alone");
+    }
+
+    [Fact]
+    public async Task Canary_WhenThePatchsReplyIsLost_RetriesFromAFreshRead_SoTheVariableIsSetOnce()
+    {
+        _server.Script = ControllerScript.CanaryPasses();
+        _server.BreakNext("PATCH", ConnectionFault.ResetAfterApplying);
+        using var trigger = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Succeeded, result.Message);
+        _server.Count("PATCH").Should().Be(2);
+        var env = _server.Containers[0]!["env"]!.AsArray();
+        env.Count(e => e!["name"]!.GetValue<string>() == ArgoRolloutsOptions.VersionVariable).Should().Be(1, "a second 'add' would leave two entries, and the kubelet uses the last");
+        _server.EnvValue("inference-server", ArgoRolloutsOptions.VersionVariable).Should().Be("7");
+        using var retried = JsonDocument.Parse(_server.Requests.Last(r => r.Method == "PATCH").Body);
+        retried.RootElement.EnumerateArray().Select(o => o.GetProperty("op").GetString()).Should().Equal("test", "test", "replace");
+    }
+
+    [Fact]
+    public async Task Canary_WhenGetIsForbidden_NamesGet()
+    {
+        _server.Forbid("get");
+        using var trigger = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("may not 'get'");
+        _server.Count("PATCH").Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Canary_WhenTheNamedContainerDoesNotExist_FailsWithoutPatching_AndNamesTheContainersThereAre()
+    {
+        using var trigger = CreateTrigger(o => (o.Mode, o.ContainerName) = (ArgoTriggerMode.Canary, "server"));
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.Message.Should().Contain("no container 'server'").And.Contain("'inference-server'").And.Contain("CtrFallback:Argo:ContainerName");
+        _server.Count("PATCH").Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Canary_WhenTheAnalysisFailsAndTheRolloutAborts_FailsWithTheAnalysisMessage_AndAsksTheAliasBackOnlyWhenConfigured()
+    {
+        const string analysis = "Metric \"score-psi\" assessed Failed due to failed (1) > failureLimit (0)";
+        _server.Script = ControllerScript.CanaryAnalysisFails(analysis);
+        using var keeping = CreateTrigger(o => o.Mode = ArgoTriggerMode.Canary);
+
+        var kept = await keeping.TriggerAsync(Request);
+
+        kept.Status.Should().Be(DeploymentStatus.Failed);
+        kept.Message.Should().Contain("aborted").And.Contain("RolloutAborted: Rollout aborted update to revision 2").And.Contain(analysis);
+        kept.RollbackRequested.Should().BeFalse("CtrFallback:Argo:RollbackAliasOnAbort is off by default");
+
+        await using var server = await LoopbackKubernetesApiServer.StartAsync();
+        using var kubeconfig = new TempKubeconfig(server.BaseAddress, server.Token, server.Namespace);
+        server.Script = ControllerScript.CanaryAnalysisFails(analysis);
+        using var rolling = new ArgoRolloutsTrigger(
+            Options.Create(new ArgoRolloutsOptions
+            {
+                Namespace = server.Namespace,
+                RolloutName = server.RolloutName,
+                KubeconfigPath = kubeconfig.Path,
+                Context = kubeconfig.Context,
+                Mode = ArgoTriggerMode.Canary,
+                RollbackAliasOnAbort = true,
+                PollInterval = TimeSpan.FromMilliseconds(5),
+            }),
+            TimeProvider.System);
+
+        var rolled = await rolling.TriggerAsync(Request);
+
+        rolled.Status.Should().Be(DeploymentStatus.Failed);
+        rolled.Message.Should().Contain(analysis).And.Contain("RollbackAliasOnAbort");
+        rolled.RollbackRequested.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Restart_WhenTheRolloutGoesDegradedAndRollbackOnAbortIsOn_AsksTheAliasBack()
+    {
+        _server.Script = ControllerScript.BecomesDegraded("ProgressDeadlineExceeded: ReplicaSet \"ctr-inference-7d9f\" has timed out progressing.");
+        using var trigger = CreateTrigger(o => o.RollbackAliasOnAbort = true);
+
+        var result = await trigger.TriggerAsync(Request);
+
+        result.Status.Should().Be(DeploymentStatus.Failed);
+        result.RollbackRequested.Should().BeTrue();
+        _server.Requests.Single(r => r.Method == "PATCH").ContentType.Should().StartWith("application/merge-patch+json");
     }
 
     [Fact]

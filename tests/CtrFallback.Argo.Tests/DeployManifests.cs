@@ -43,7 +43,100 @@ internal sealed class CanaryStrategy
 
     public IntOrString? MaxUnavailable { get; set; }
 
-    public List<Dictionary<string, object>>? Steps { get; set; }
+    public List<CanaryStep>? Steps { get; set; }
+}
+
+/// <summary>One of <c>spec.strategy.canary.steps</c>: exactly one of its properties is set.</summary>
+internal sealed class CanaryStep
+{
+    public int? SetWeight { get; set; }
+
+    public PauseStep? Pause { get; set; }
+
+    public RolloutAnalysis? Analysis { get; set; }
+}
+
+internal sealed class PauseStep
+{
+    public string? Duration { get; set; }
+}
+
+internal sealed class RolloutAnalysis
+{
+    public List<AnalysisTemplateRef> Templates { get; set; } = [];
+
+    public List<AnalysisArgument>? Args { get; set; }
+}
+
+internal sealed class AnalysisTemplateRef
+{
+    public string TemplateName { get; set; } = string.Empty;
+
+    public bool? ClusterScope { get; set; }
+}
+
+internal sealed class AnalysisArgument
+{
+    public string Name { get; set; } = string.Empty;
+
+    public string? Value { get; set; }
+
+    public ArgumentValueFrom? ValueFrom { get; set; }
+}
+
+internal sealed class ArgumentValueFrom
+{
+    public string? PodTemplateHashValue { get; set; }
+}
+
+/// <summary>The <c>argoproj.io/v1alpha1</c> AnalysisTemplate fields the samples use (Prometheus metrics only).</summary>
+internal sealed class AnalysisTemplate : IKubernetesObject<V1ObjectMeta>
+{
+    public string ApiVersion { get; set; } = string.Empty;
+
+    public string Kind { get; set; } = string.Empty;
+
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    public AnalysisTemplateSpec Spec { get; set; } = new();
+}
+
+internal sealed class AnalysisTemplateSpec
+{
+    public List<AnalysisArgument> Args { get; set; } = [];
+
+    public List<AnalysisMetric> Metrics { get; set; } = [];
+}
+
+internal sealed class AnalysisMetric
+{
+    public string Name { get; set; } = string.Empty;
+
+    public string? InitialDelay { get; set; }
+
+    public string? Interval { get; set; }
+
+    public int? Count { get; set; }
+
+    public int? FailureLimit { get; set; }
+
+    public string? SuccessCondition { get; set; }
+
+    public string? FailureCondition { get; set; }
+
+    public MetricProvider Provider { get; set; } = new();
+}
+
+internal sealed class MetricProvider
+{
+    public PrometheusMetric? Prometheus { get; set; }
+}
+
+internal sealed class PrometheusMetric
+{
+    public string Address { get; set; } = string.Empty;
+
+    public string Query { get; set; } = string.Empty;
 }
 
 internal sealed class BlueGreenStrategy
@@ -55,7 +148,7 @@ internal sealed class BlueGreenStrategy
     public bool? AutoPromotionEnabled { get; set; }
 }
 
-/// <summary>Every manifest under <c>samples/deploy</c>, loaded strictly (unknown fields fail), by file.</summary>
+/// <summary>The manifests of one kustomization under <c>samples/deploy</c> (the base, or the canary overlay), loaded strictly (unknown fields fail), by file.</summary>
 internal sealed class DeployManifests
 {
     private DeployManifests(string root, IReadOnlyDictionary<string, IReadOnlyList<object>> byFile)
@@ -87,10 +180,17 @@ internal sealed class DeployManifests
         }
     }
 
-    public static DeployManifests Load()
+    public static string DeployRoot => Path.Combine(RepositoryRoot, "samples", "deploy");
+
+    /// <summary>Loads one folder's manifests (not its subfolders): <c>base</c> by default, or <c>canary</c>.</summary>
+    public static DeployManifests Load(string folder = "base")
     {
-        var root = Path.Combine(RepositoryRoot, "samples", "deploy");
-        var typeMap = new Dictionary<string, Type> { ["argoproj.io/v1alpha1/Rollout"] = typeof(Rollout) };
+        var root = Path.Combine(DeployRoot, folder);
+        var typeMap = new Dictionary<string, Type>
+        {
+            ["argoproj.io/v1alpha1/Rollout"] = typeof(Rollout),
+            ["argoproj.io/v1alpha1/AnalysisTemplate"] = typeof(AnalysisTemplate),
+        };
         var byFile = new SortedDictionary<string, IReadOnlyList<object>>(StringComparer.Ordinal);
         foreach (var file in ManifestFiles(root))
         {
@@ -103,10 +203,14 @@ internal sealed class DeployManifests
 
     /// <summary>Kubernetes manifests: every YAML file except kustomize's own.</summary>
     public static IEnumerable<string> ManifestFiles(string root) =>
-        Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories)
-            .Concat(Directory.EnumerateFiles(root, "*.yml", SearchOption.AllDirectories))
+        Directory.EnumerateFiles(root, "*.yaml", SearchOption.TopDirectoryOnly)
+            .Concat(Directory.EnumerateFiles(root, "*.yml", SearchOption.TopDirectoryOnly))
             .Where(f => !Path.GetFileName(f).StartsWith("kustomization.", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
 
-    public T Single<T>() => All.OfType<T>().Should().ContainSingle($"samples/deploy should hold exactly one {typeof(T).Name}").Subject;
+    public T Single<T>() => All.OfType<T>().Should().ContainSingle($"{Root} should hold exactly one {typeof(T).Name}").Subject;
+
+    /// <summary>Every YAML file under <c>samples/deploy</c>, base, overlays and all.</summary>
+    public static IEnumerable<string> AllYamlFiles() =>
+        Directory.EnumerateFiles(DeployRoot, "*.y*ml", SearchOption.AllDirectories).Order(StringComparer.Ordinal);
 }

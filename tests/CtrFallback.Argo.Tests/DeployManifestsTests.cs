@@ -29,6 +29,14 @@ public sealed partial class DeployManifestsTests
         var resources = (YamlSequenceNode)((YamlMappingNode)kustomization.Documents[0].RootNode)[new YamlScalarNode("resources")];
 
         resources.Select(r => ((YamlScalarNode)r).Value).Should().BeEquivalentTo(_manifests.ByFile.Keys);
+
+        // samples/deploy itself applies the base; every YAML file lives in base/ or the canary overlay.
+        var top = new YamlStream();
+        top.Load(new StringReader(File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "kustomization.yaml"))));
+        ((YamlSequenceNode)((YamlMappingNode)top.Documents[0].RootNode)[new YamlScalarNode("resources")]).Select(r => ((YamlScalarNode)r).Value).Should().Equal("base");
+        DeployManifests.AllYamlFiles().Select(f => Path.GetRelativePath(DeployManifests.DeployRoot, f).Replace('\\', '/'))
+            .Where(f => f != "kustomization.yaml")
+            .Should().AllSatisfy(f => f.Should().MatchRegex("^(base|canary)/"));
     }
 
     [Fact]
@@ -163,7 +171,7 @@ public sealed partial class DeployManifestsTests
     [InlineData("training-worker", "samples/CtrFallback.TrainingWorker/CtrFallback.TrainingWorker.csproj", "CtrFallback.TrainingWorker.dll")]
     public void EachDockerfile_IsMultiStage_BuildsItsSample_AndRunsAsNonRoot(string name, string project, string assembly)
     {
-        var dockerfile = File.ReadAllText(Path.Combine(_manifests.Root, "docker", $"{name}.Dockerfile"));
+        var dockerfile = File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "docker", $"{name}.Dockerfile"));
 
         FromLine().Matches(dockerfile).Should().HaveCountGreaterThanOrEqualTo(2);
         dockerfile.Should().Contain($"dotnet publish {project}");
@@ -183,7 +191,7 @@ public sealed partial class DeployManifestsTests
     [Fact]
     public void TheImagesTheManifestsRun_AreTheOnesTheReadmeBuilds()
     {
-        var readme = File.ReadAllText(Path.Combine(_manifests.Root, "README.md"));
+        var readme = File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "README.md"));
 
         foreach (var (pod, dockerfile) in new[] { (InferencePod, "inference-server"), (TrainingPod, "training-worker") })
         {

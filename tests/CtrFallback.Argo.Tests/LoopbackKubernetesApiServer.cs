@@ -19,9 +19,12 @@ internal sealed record RecordedRequest(string Method, string Path, string? Conte
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 (ephemeral port) that speaks just enough of the Kubernetes API for one
-/// <c>argoproj.io/v1alpha1</c> Rollout, and plays the Argo controller: a <c>spec.restartAt</c> merge patch bumps
-/// <c>metadata.generation</c>, and each later GET advances the status one step along a <see cref="ControllerScript"/>.
-/// "Delay" is counted in reads, not seconds, so tests do not depend on the machine's speed.
+/// <c>argoproj.io/v1alpha1</c> Rollout, and plays the Argo controller. Like the API server, it applies merge patches
+/// (RFC 7386) and JSON patches (RFC 6902: add, replace, remove, test; a failed test is a 422 and changes nothing) to the
+/// stored object, and bumps <c>metadata.generation</c> only when the spec changed. Each later GET advances the status one
+/// step along a <see cref="ControllerScript"/>; "delay" is counted in reads, not seconds, so tests do not depend on the
+/// machine's speed. <c>status.currentPodHash</c> is a hash of the pod template, as the controller's is (not the same
+/// function), so pinning the stable ReplicaSet's version again gives back the stable hash.
 /// </summary>
 internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
 {
@@ -34,15 +37,19 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
     private readonly HashSet<string> _forbiddenVerbs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Queue<(string Method, ConnectionFault Fault)> _connectionFaults = new();
 
-    // The Rollout as the API server stores it.
+    // The Rollout as the API server stores it: the spec as an object, the status as the controller last wrote it.
+    private JsonObject _spec = InitialSpec();
     private long _generation = 3;
-    private string? _specRestartAt;
     private string _observedGeneration = "3";
     private string _phase = "Healthy";
     private string? _message;
     private string? _restartedAt;
     private bool _abort;
+    private string _currentPodHash;
+    private string _stableRS;
+    private JsonObject? _stepAnalysis;
     private int _readsSincePatch;
+    private int _updates;
 
     private LoopbackKubernetesApiServer(WebApplication app, string @namespace, string rolloutName, string token)
     {
@@ -50,6 +57,7 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
         Namespace = @namespace;
         RolloutName = rolloutName;
         Token = token;
+        _currentPodHash = _stableRS = PodTemplateHash(_spec);
     }
 
     public string Namespace { get; }
@@ -76,6 +84,35 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
     }
 
     public string RolloutPath => $"{RolloutPathPrefix}{Namespace}/rollouts/{RolloutName}";
+
+    /// <summary>The stored pod template's containers, as a JSON string (for assertions).</summary>
+    public JsonArray Containers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (JsonArray)_spec["template"]!["spec"]!["containers"]!.DeepClone();
+            }
+        }
+    }
+
+    /// <summary>The value of an environment variable on a container of the stored pod template, or null.</summary>
+    public string? EnvValue(string container, string variable)
+    {
+        var env = Containers.Single(c => c!["name"]!.GetValue<string>() == container)!["env"] as JsonArray;
+        return env?.FirstOrDefault(e => e!["name"]!.GetValue<string>() == variable)?["value"]?.GetValue<string>();
+    }
+
+    /// <summary>Replaces the stored pod template's containers (before a test's first request), as a different manifest would.</summary>
+    public void SetContainers(JsonArray containers)
+    {
+        lock (_gate)
+        {
+            _spec["template"]!["spec"]!["containers"] = containers;
+            _currentPodHash = _stableRS = PodTemplateHash(_spec);
+        }
+    }
 
     public IReadOnlyList<RecordedRequest> Requests
     {
@@ -229,7 +266,7 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
             {
                 case "GET":
                     _readsSincePatch++;
-                    if (_specRestartAt is not null)
+                    if (_updates > 0)
                     {
                         Script.Apply(_readsSincePatch, new ControllerView(this));
                     }
@@ -237,18 +274,37 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
                     return (HttpStatusCode.OK, Rollout());
 
                 case "PATCH":
-                    // The API server refuses strategic merge patches for custom resources.
-                    if (request.ContentType?.StartsWith("application/merge-patch+json", StringComparison.Ordinal) != true)
+                    JsonObject patched;
+                    var document = new JsonObject { ["spec"] = _spec.DeepClone() };
+                    try
                     {
-                        return Status(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+                        var body = JsonNode.Parse(request.Body);
+                        if (request.ContentType?.StartsWith("application/merge-patch+json", StringComparison.Ordinal) == true)
+                        {
+                            patched = (JsonObject)MergePatch(document, body)!;
+                        }
+                        else if (request.ContentType?.StartsWith("application/json-patch+json", StringComparison.Ordinal) == true)
+                        {
+                            patched = JsonPatch(document, (JsonArray)body!);
+                        }
+                        else
+                        {
+                            // The API server refuses strategic merge patches for custom resources.
+                            return Status(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+                        }
+                    }
+                    catch (Exception ex) when (ex is JsonException or InvalidOperationException or InvalidCastException or FormatException)
+                    {
+                        return Status(HttpStatusCode.UnprocessableEntity, "Invalid", ex.Message);
                     }
 
-                    var restartAt = JsonNode.Parse(request.Body)?["spec"]?["restartAt"]?.GetValue<string>();
-                    if (restartAt != _specRestartAt)
+                    var spec = (JsonObject)patched["spec"]!;
+                    if (!JsonNode.DeepEquals(spec, _spec))
                     {
-                        _specRestartAt = restartAt;
+                        _spec = (JsonObject)spec.DeepClone();
                         _generation++;
                         _readsSincePatch = 0;
+                        _updates++;
                     }
 
                     return (HttpStatusCode.OK, Rollout());
@@ -259,6 +315,115 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>RFC 7386: objects merge key by key, null removes, anything else (arrays too) replaces.</summary>
+    private static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
+    {
+        if (patch is not JsonObject patchObject)
+        {
+            return patch?.DeepClone();
+        }
+
+        var result = target is JsonObject t ? (JsonObject)t.DeepClone() : new JsonObject();
+        foreach (var (key, value) in patchObject)
+        {
+            if (value is null)
+            {
+                result.Remove(key);
+            }
+            else
+            {
+                result[key] = MergePatch(result[key], value);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>RFC 6902 for the operations the trigger uses (add, replace, remove, test), all or nothing.</summary>
+    private static JsonObject JsonPatch(JsonObject document, JsonArray operations)
+    {
+        var result = (JsonObject)document.DeepClone();
+        foreach (var operation in operations)
+        {
+            var op = operation!["op"]!.GetValue<string>();
+            var path = operation["path"]!.GetValue<string>();
+            var tokens = path.Split('/')[1..].Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
+            var parent = tokens[..^1].Aggregate((JsonNode?)result, Child) ?? throw new InvalidOperationException($"jsonpatch {op} operation does not apply: doc is missing path: \"{path}\"");
+            var last = tokens[^1];
+            var value = operation["value"]?.DeepClone();
+            switch (op, parent)
+            {
+                case ("test", _):
+                    if (!JsonNode.DeepEquals(Child(parent, last), operation["value"]))
+                    {
+                        throw new InvalidOperationException($"testing value {path} failed: test operation failed");
+                    }
+
+                    break;
+                case ("add", JsonArray array):
+                    if (last == "-")
+                    {
+                        array.Add(value);
+                    }
+                    else
+                    {
+                        array.Insert(int.Parse(last, CultureInfo.InvariantCulture), value);
+                    }
+
+                    break;
+                case ("add", JsonObject obj):
+                    obj[last] = value;
+                    break;
+                case ("replace", JsonArray array):
+                    var at = int.Parse(last, CultureInfo.InvariantCulture);
+                    _ = array[at] ?? throw new InvalidOperationException($"replace operation does not apply: doc is missing key: {path}");
+                    array[at] = value;
+                    break;
+                case ("replace", JsonObject obj) when obj.ContainsKey(last):
+                    obj[last] = value;
+                    break;
+                case ("remove", JsonArray array):
+                    array.RemoveAt(int.Parse(last, CultureInfo.InvariantCulture));
+                    break;
+                case ("remove", JsonObject obj) when obj.Remove(last):
+                    break;
+                default:
+                    throw new InvalidOperationException($"jsonpatch {op} operation does not apply: doc is missing path: \"{path}\"");
+            }
+        }
+
+        return result;
+    }
+
+    private static JsonNode? Child(JsonNode? node, string token) => node switch
+    {
+        JsonObject obj => obj[token],
+        JsonArray array when int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < array.Count => array[i],
+        _ => null,
+    };
+
+    private static JsonObject InitialSpec() => new()
+    {
+        ["replicas"] = 2,
+        ["template"] = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app.kubernetes.io/name"] = "ctr-inference" } },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "inference-server",
+                    ["image"] = "registry.example.com/ctrfallback/inference-server:0.1.0",
+                    ["env"] = new JsonArray(new JsonObject { ["name"] = "ASPNETCORE_URLS", ["value"] = "http://+:8080" }),
+                }),
+            },
+        },
+        ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["maxSurge"] = 1, ["maxUnavailable"] = 1 } },
+    };
+
+    private static string PodTemplateHash(JsonObject spec) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(spec["template"]!.ToJsonString())))[..10];
+
     private JsonObject Rollout()
     {
         var status = new JsonObject
@@ -267,6 +432,8 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
             ["phase"] = _phase,
             ["replicas"] = 2,
             ["availableReplicas"] = 2,
+            ["currentPodHash"] = _currentPodHash,
+            ["stableRS"] = _stableRS,
         };
         if (_message is not null)
         {
@@ -283,10 +450,9 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
             status["abort"] = true;
         }
 
-        var spec = new JsonObject { ["replicas"] = 2 };
-        if (_specRestartAt is not null)
+        if (_stepAnalysis is not null)
         {
-            spec["restartAt"] = _specRestartAt;
+            status["canary"] = new JsonObject { ["currentStepAnalysisRunStatus"] = _stepAnalysis.DeepClone() };
         }
 
         return new JsonObject
@@ -300,7 +466,7 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
                 ["generation"] = _generation,
                 ["resourceVersion"] = (1000 + _generation).ToString(CultureInfo.InvariantCulture),
             },
-            ["spec"] = spec,
+            ["spec"] = _spec.DeepClone(),
             ["status"] = status,
         };
     }
@@ -329,9 +495,28 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
     {
         public long Generation => server._generation;
 
-        public string? SpecRestartAt => server._specRestartAt;
+        public string? SpecRestartAt => server._spec["restartAt"]?.GetValue<string>();
 
-        public void Observe() => server._observedGeneration = server._generation.ToString(CultureInfo.InvariantCulture);
+        /// <summary>How many patches changed the spec so far (restarts and pod template updates).</summary>
+        public int Updates => server._updates;
+
+        /// <summary>The controller sees the current spec: its generation, and the pod template's hash as the current ReplicaSet.</summary>
+        public void Observe()
+        {
+            server._observedGeneration = server._generation.ToString(CultureInfo.InvariantCulture);
+            server._currentPodHash = PodTemplateHash(server._spec);
+        }
+
+        /// <summary>Every canary step passed: the current ReplicaSet becomes the stable one.</summary>
+        public void Promote()
+        {
+            server._stableRS = server._currentPodHash;
+            server._stepAnalysis = null;
+        }
+
+        /// <summary>Writes <c>status.canary.currentStepAnalysisRunStatus</c> as the controller does from the AnalysisRun.</summary>
+        public void SetStepAnalysis(string name, string status, string? message) =>
+            server._stepAnalysis = new JsonObject { ["name"] = name, ["status"] = status, ["message"] = message };
 
         public void Set(string phase, string? message = null, bool restarted = false, bool abort = false)
         {
@@ -340,7 +525,7 @@ internal sealed class LoopbackKubernetesApiServer : IAsyncDisposable
             server._abort = abort;
             if (restarted)
             {
-                server._restartedAt = server._specRestartAt;
+                server._restartedAt = SpecRestartAt;
             }
         }
 
@@ -369,9 +554,47 @@ internal sealed class ControllerScript(params Action<LoopbackKubernetesApiServer
 {
     public const string RestartingMessage = "loopback controller: 1 of 2 pods are older than restartAt";
 
+    private ControllerScript[]? _perUpdate;
+
     public int Steps => steps.Length;
 
-    public void Apply(int read, LoopbackKubernetesApiServer.ControllerView view) => steps[Math.Min(read, steps.Length) - 1](view);
+    public void Apply(int read, LoopbackKubernetesApiServer.ControllerView view)
+    {
+        if (_perUpdate is { } scripts)
+        {
+            scripts[Math.Min(view.Updates, scripts.Length) - 1].Apply(read, view);
+            return;
+        }
+
+        steps[Math.Min(read, steps.Length) - 1](view);
+    }
+
+    /// <summary>The first spec change plays the first script, the second the second, and so on (the last repeats).</summary>
+    public static ControllerScript PerUpdate(params ControllerScript[] scripts) => new() { _perUpdate = scripts };
+
+    /// <summary>
+    /// A canary update that passes: not observed yet; then Progressing through the steps; then the new ReplicaSet is
+    /// stable and the Rollout Healthy.
+    /// </summary>
+    public static ControllerScript CanaryPasses() =>
+        new(Lagging, v => { v.Observe(); v.Set("Paused", "CanaryPauseStep"); }, v => { v.Observe(); v.SetStepAnalysis("ctr-inference-analysis-1", "Running", null); v.Set("Progressing", "waiting for all steps to complete"); }, v => { v.Observe(); v.Promote(); v.Set("Healthy"); });
+
+    /// <summary>
+    /// A canary update whose step analysis fails, with the messages the controller writes (rollout/analysis.go,
+    /// rollout/sync.go, utils/rollout CalculateRolloutPhase): the run's own in the canary status, the abort's in
+    /// <c>status.message</c>, <c>status.abort</c> and phase Degraded; the stable ReplicaSet stays.
+    /// </summary>
+    public static ControllerScript CanaryAnalysisFails(string analysisMessage, long revision = 2) =>
+        new(Lagging, v => { v.Observe(); v.SetStepAnalysis("ctr-inference-analysis-1", "Running", null); v.Set("Progressing", "waiting for all steps to complete"); }, v =>
+        {
+            v.Observe();
+            v.SetStepAnalysis("ctr-inference-analysis-1", "Failed", analysisMessage);
+            v.Set("Degraded", $"RolloutAborted: Rollout aborted update to revision {revision}: Step-based analysis phase error/failed: {analysisMessage}", abort: true);
+        });
+
+    /// <summary>The template back on the stable ReplicaSet's (a rollback): Argo goes straight to Healthy, no steps.</summary>
+    public static ControllerScript FastRollback() =>
+        new(Lagging, v => { v.Observe(); v.Promote(); v.Set("Healthy"); });
 
     /// <summary>First read: not observed yet; then Progressing for <paramref name="progressingReads"/> reads; then restarted and Healthy.</summary>
     public static ControllerScript BecomesHealthy(int progressingReads = 1) =>

@@ -147,6 +147,60 @@ public sealed class TrainingJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Promote_WhenTheRolloutIsAbortedAndAsksTheAliasToFollow_RollsBackAsTheRollbackCommandDoes()
+    {
+        await Train(Log(1));
+        await Train(Log(3, shuffleLabels: true));
+        _trigger.AbortVersion = 2;
+        _trigger.AskRollback = true;
+
+        var change = await Champion.PromoteAsync(2, force: true);
+
+        change.Deployment.Status.Should().Be(DeploymentStatus.Failed);
+        change.Deployment.Message.Should().Contain("analysis said no").And.Contain("moved back to ctr/1 (rollback)");
+        change.Rollback.Should().NotBeNull();
+        change.Rollback!.PreviousVersion.Should().Be(2);
+        change.Rollback.Version.Version.Should().Be(1);
+        change.Rollback.Deployment.Status.Should().Be(DeploymentStatus.Succeeded);
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(1);
+        (await Store.GetVersionAsync("ctr", 2))!.Tags[ModelTags.RolledBack].Should().Be("true", "recorded as a rollback, as `ctrfallback rollback` records it");
+        (await Store.GetVersionAsync("ctr", 1))!.Tags[ModelTags.RolledBack].Should().Be("false");
+        _trigger.Requests.Select(r => r.Version).Should().Equal([1, 2, 1], "the rollback runs the trigger for v1 again, so the cluster serves what the alias says");
+    }
+
+    [Fact]
+    public async Task Run_WhenTheRolloutIsAbortedWithoutAskingTheAliasToFollow_KeepsTheAliasOnTheCandidate()
+    {
+        await Train(Log(1));
+        _trigger.AbortVersion = 2;
+
+        var second = await Train(Log(2));
+
+        second.Gate.Passed.Should().BeTrue("day 2 comes from the same truth as day 1 (one training thread: the same verdict every run)");
+
+        second.Deployment!.Status.Should().Be(DeploymentStatus.Failed);
+        second.Promoted.Should().BeTrue();
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(2);
+        _trigger.Requests.Select(r => r.Version).Should().Equal(1, 2);
+    }
+
+    [Fact]
+    public async Task Run_WhenTheCanaryIsAbortedAndAsksTheAliasToFollow_ReportsNotPromoted_AndTheChampionIsThePreviousOne()
+    {
+        await Train(Log(1));
+        _trigger.AbortVersion = 2;
+        _trigger.AskRollback = true;
+
+        var second = await Train(Log(2));
+
+        second.Gate.Passed.Should().BeTrue("day 2 comes from the same truth as day 1 (one training thread: the same verdict every run)");
+
+        second.Promoted.Should().BeFalse("the aborted rollout moved the alias back");
+        second.Deployment!.Message.Should().Contain("moved back to ctr/1");
+        (await Store.GetVersionByAliasAsync("ctr", ModelAliases.Champion))!.Version.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Promote_AGateFailedVersion_NeedsForce()
     {
         await Train(Log(1));
@@ -164,9 +218,20 @@ public sealed class TrainingJobTests : IDisposable
 
         public string? FailWith { get; set; }
 
+        /// <summary>A rollout of this version ends aborted, as an Argo canary whose analysis failed.</summary>
+        public int? AbortVersion { get; set; }
+
+        /// <summary>Whether the aborted rollout asks the alias to follow (Argo:RollbackAliasOnAbort).</summary>
+        public bool AskRollback { get; set; }
+
         public Task<DeploymentResult> TriggerAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
         {
             Requests.Add(request);
+            if (request.Version == AbortVersion)
+            {
+                return Task.FromResult(new DeploymentResult(DeploymentStatus.Failed, "aborted: analysis said no") { RollbackRequested = AskRollback });
+            }
+
             return FailWith is { } message
                 ? throw new InvalidOperationException(message)
                 : Task.FromResult(new DeploymentResult(DeploymentStatus.Succeeded, "restarted"));

@@ -184,6 +184,47 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     }
 
     [Fact]
+    public async Task Predict_WhenAVersionIsPinned_ServesThatVersionWhereverTheAliasPoints_AndModelSaysSo()
+    {
+        // CtrFallback__Serving__Version, as a canary's pod template sets it: v1 serves although the alias moves to v2.
+        await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Serving:Version"] = "1" });
+        await factory.Store.RegisterAsync("ctr", model.Artifact, alias: null);
+        await factory.Store.RegisterAsync("ctr", model.Artifact);
+        _ = factory.Server;
+        var reload = await factory.ReloadAsync();
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsync("/predict", Json(BaselineBody));
+        var info = await client.GetFromJsonAsync<JsonElement>("/model");
+        var again = await factory.ReloadAsync();
+
+        reload.Version!.Version.Should().Be(1, reload.Message);
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelVersion").GetString().Should().Be("ctr/1");
+        info.GetProperty("modelVersion").GetString().Should().Be("ctr/1");
+        info.GetProperty("pinnedVersion").GetInt32().Should().Be(1);
+        again.Outcome.Should().Be(ChampionReloadOutcome.Unchanged, "the alias at v2 is not what a pinned server follows");
+    }
+
+    [Fact]
+    public async Task Model_WhenNotPinned_HasNoPinnedVersion_AndAPinnedVersionThatDoesNotExistKeepsTheServerUnready()
+    {
+        await using (var following = await ReadyServerAsync(model))
+        {
+            using var client = following.CreateClient();
+            (await client.GetFromJsonAsync<JsonElement>("/model")).GetProperty("pinnedVersion").ValueKind.Should().Be(JsonValueKind.Null);
+        }
+
+        await using var pinned = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Serving:Version"] = "9" });
+        await pinned.Store.RegisterAsync("ctr", model.Artifact);
+        _ = pinned.Server;
+        var result = await pinned.ReloadAsync();
+
+        result.Outcome.Should().Be(ChampionReloadOutcome.NoChampion);
+        result.Message.Should().Contain("version 9").And.Contain("CtrFallback:Serving:Version");
+        pinned.Services.GetRequiredService<ICtrPredictor>().IsReady.Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Readyz_OnKestrel_TurnsReadyOnlyAfterTheRequestWarmupHasDrivenBothEndpoints()
     {
         await using var factory = new InferenceServerFactory(new Dictionary<string, string> { ["CtrFallback:Server:Warmup"] = "00:00:01", ["CtrFallback:Server:WarmupUntilJitSettles"] = "00:00:03" });

@@ -24,6 +24,18 @@ public sealed record EvaluationCurves
     /// <returns>The HTML document.</returns>
     public string ToHtml(GateDecision? gate = null, string? title = null) => EvaluationReportRenderer.Render(this, gate, title);
 
+    /// <summary>
+    /// Renders the evaluation report with a section on the champion's quality over time: its metrics on each earlier
+    /// run's holdout (from the store's records) and on this one's, so decay shows.
+    /// </summary>
+    /// <param name="gate">The promotion gate's decision, when known.</param>
+    /// <param name="title">The page title.</param>
+    /// <param name="history">The earlier runs, oldest first (<see cref="ChampionHistory.From"/>).</param>
+    /// <param name="champion">The champion this run scored, if any.</param>
+    /// <returns>The HTML document.</returns>
+    public string ToHtmlWithChampionHistory(GateDecision? gate, string? title, IReadOnlyList<ChampionQualityRecord> history, int? champion) =>
+        EvaluationReportRenderer.Render(this, gate, title, history, champion);
+
     /// <summary>Computes the curves from holdout labels and the candidate's (and optionally the champion's) probabilities.</summary>
     internal static EvaluationCurves From(ReadOnlySpan<bool> labels, ReadOnlySpan<float> candidate, ReadOnlySpan<float> champion, string holdout)
     {

@@ -58,7 +58,15 @@ public interface IChampionManager
 /// <param name="PreviousVersion">The champion before the move, if any.</param>
 /// <param name="Version">The champion now.</param>
 /// <param name="Deployment">The deployment trigger's result.</param>
-public sealed record ChampionChange(int? PreviousVersion, ModelVersion Version, DeploymentResult Deployment);
+public sealed record ChampionChange(int? PreviousVersion, ModelVersion Version, DeploymentResult Deployment)
+{
+    /// <summary>
+    /// The rollback that followed when the deployment system aborted this move's rollout and asked the alias to follow
+    /// (<see cref="DeploymentResult.RollbackRequested"/>); the champion is then <see cref="Rollback"/>'s version.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no rollback followed.</value>
+    public ChampionChange? Rollback { get; init; }
+}
 
 /// <summary>The champion cannot be changed as asked; the message says why.</summary>
 public sealed class ChampionChangeException : Exception
@@ -129,22 +137,28 @@ internal sealed partial class ChampionManager(
 
     public async Task<ChampionChange> RollbackAsync(CancellationToken cancellationToken = default)
     {
-        var (model, alias) = (options.Value.ModelName, options.Value.ChampionAlias);
         await _moves.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var current = await store.GetVersionByAliasAsync(model, alias, cancellationToken).ConfigureAwait(false)
-                ?? throw new ChampionChangeException($"{model} has no '{alias}' to roll back.");
-            var versions = await store.ListVersionsAsync(model, cancellationToken).ConfigureAwait(false);
-            var previous = PreviousChampionOf(current, versions)
-                ?? throw new ChampionChangeException($"{model}/{current.Version} replaced no earlier champion: there is nothing to roll back to.");
-            cancellationToken.ThrowIfCancellationRequested();
-            return await MoveAsync(current, previous, "rollback", cancellationToken, cancellationToken).ConfigureAwait(false);
+            return await RollbackLockedAsync(cancellationToken, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _moves.Release();
         }
+    }
+
+    /// <summary>The rollback itself, under <see cref="_moves"/>: the one path for a rollback by hand and one a trigger asked for.</summary>
+    private async Task<ChampionChange> RollbackLockedAsync(CancellationToken beforeCommit, CancellationToken triggerCancellation)
+    {
+        var (model, alias) = (options.Value.ModelName, options.Value.ChampionAlias);
+        var current = await store.GetVersionByAliasAsync(model, alias, beforeCommit).ConfigureAwait(false)
+            ?? throw new ChampionChangeException($"{model} has no '{alias}' to roll back.");
+        var versions = await store.ListVersionsAsync(model, beforeCommit).ConfigureAwait(false);
+        var previous = PreviousChampionOf(current, versions)
+            ?? throw new ChampionChangeException($"{model}/{current.Version} replaced no earlier champion: there is nothing to roll back to.");
+        beforeCommit.ThrowIfCancellationRequested();
+        return await MoveAsync(current, previous, "rollback", beforeCommit, triggerCancellation).ConfigureAwait(false);
     }
 
     public async Task<ChampionChange> PromoteCandidateAsync(int? previousChampion, int version, CancellationToken cancellationToken = default)
@@ -282,7 +296,47 @@ internal sealed partial class ChampionManager(
 
         var moved = target with { Tags = recorded, Aliases = [.. target.Aliases.Append(alias).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)] };
         var deployment = await TriggerAsync(new DeploymentRequest(model, target.Version, alias), triggerCancellation).ConfigureAwait(false);
-        return new ChampionChange(current?.Version, moved, deployment);
+        var change = new ChampionChange(current?.Version, moved, deployment);
+
+        // The deployment system turned back (an aborted canary) and asks the alias to follow: roll back as by hand, still
+        // under the lock, so store and cluster agree. A rollback's own failure asks nothing more (no loop).
+        if (kind != "rollback" && !deployment.IsSuccess && deployment.RollbackRequested && current is not null)
+        {
+            change = await FollowAbortAsync(change, triggerCancellation).ConfigureAwait(false);
+        }
+
+        return change;
+    }
+
+    /// <summary>Rolls the alias back after a rollout the deployment system aborted; the promotion's change carries the rollback.</summary>
+    private async Task<ChampionChange> FollowAbortAsync(ChampionChange promotion, CancellationToken triggerCancellation)
+    {
+        var model = options.Value.ModelName;
+        try
+        {
+            // The rollout has already failed: the store writes run to their end, only the new trigger observes cancellation.
+            var rollback = await RollbackLockedAsync(CancellationToken.None, triggerCancellation).ConfigureAwait(false);
+            LogRolledBackAfterAbort(_logger, model, promotion.Version.Version, rollback.Version.Version);
+            return promotion with
+            {
+                Deployment = promotion.Deployment with
+                {
+                    Message = $"{promotion.Deployment.Message} The champion alias was moved back to {rollback.Version.Label} (rollback); its rollout: {rollback.Deployment.Status}: {rollback.Deployment.Message}",
+                },
+                Rollback = rollback,
+            };
+        }
+        catch (Exception ex) when (ex is ChampionChangeException or ModelStoreException or IOException or HttpRequestException or TimeoutException)
+        {
+            LogRollbackAfterAbortFailed(_logger, model, promotion.Version.Version, ex);
+            return promotion with
+            {
+                Deployment = promotion.Deployment with
+                {
+                    Message = $"{promotion.Deployment.Message} Moving the champion alias back failed, so it still points at {promotion.Version.Label} while the cluster serves the stable version: {ex.Message} Roll back by hand.",
+                },
+            };
+        }
     }
 
     private void EnsureChampionIs(int? expected, int? actual, int candidate)
@@ -381,6 +435,12 @@ internal sealed partial class ChampionManager(
 
     [LoggerMessage(EventId = 1204, Level = LogLevel.Error, Message = "Moving {Model} alias '{Alias}' to {Version} failed and the alias could not be read back")]
     private static partial void LogAliasUnknown(ILogger logger, string model, string alias, int version, Exception exception);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "The rollout of {Model}/{Version} was aborted and asked the alias to follow: rolled back to {RolledBackTo}")]
+    private static partial void LogRolledBackAfterAbort(ILogger logger, string model, int version, int rolledBackTo);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Error, Message = "The rollout of {Model}/{Version} was aborted, and moving the alias back failed")]
+    private static partial void LogRollbackAfterAbortFailed(ILogger logger, string model, int version, Exception exception);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Could not put back the rolled-back tag of {Model}/{Version} after a failed rollback")]
     private static partial void LogRestoreFailed(ILogger logger, string model, int version, Exception exception);

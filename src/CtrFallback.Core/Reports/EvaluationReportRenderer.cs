@@ -16,7 +16,7 @@ internal static class EvaluationReportRenderer
     public static string Render(ReadOnlySpan<bool> labels, ReadOnlySpan<float> candidate, ReadOnlySpan<float> champion, GateDecision? gate, string holdout = "", string? title = null) =>
         Render(EvaluationCurves.From(labels, candidate, champion, holdout), gate, title);
 
-    public static string Render(EvaluationCurves curves, GateDecision? gate, string? title = null)
+    public static string Render(EvaluationCurves curves, GateDecision? gate, string? title = null, IReadOnlyList<ChampionQualityRecord>? history = null, int? championVersion = null)
     {
         ArgumentNullException.ThrowIfNull(curves);
         var heading = title ?? "Evaluation report";
@@ -30,6 +30,10 @@ internal static class EvaluationReportRenderer
 
         Gate(page, gate);
         Metrics(page, candidate.Metrics, champion?.Metrics);
+        if (history is not null)
+        {
+            ChampionQuality(page, history, championVersion, champion?.Metrics, candidate.Metrics);
+        }
 
         page.Heading(2, "ROC curve");
         page.Raw("<div class=\"row\">").Raw(Roc(candidate, champion)).Raw("</div>");
@@ -92,6 +96,29 @@ internal static class EvaluationReportRenderer
         IReadOnlyList<string> Row(string name, double value, double? other, string format) => other is { } o
             ? [name, HtmlPage.N(value, format), HtmlPage.N(o, format), format == "N0" ? string.Empty : HtmlPage.Signed(value - o, 4)]
             : [name, HtmlPage.N(value, format)];
+    }
+
+    /// <summary>The champion's metrics on each run's newest holdout, earlier runs from the store's records, this run last.</summary>
+    private static void ChampionQuality(HtmlPage page, IReadOnlyList<ChampionQualityRecord> history, int? championVersion, ModelMetrics? champion, ModelMetrics candidate)
+    {
+        page.Heading(2, "Champion quality over time");
+        page.Paragraph("Each run scores the champion on its own newest holdout: a champion whose AUC falls or whose calibration drifts from 1 run after run is decaying, whether or not a candidate has beaten it yet.", "note");
+        var rows = history
+            .Select(r => (Label: $"v{r.Version.ToString(CultureInfo.InvariantCulture)}", At: r.TrainedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), r.Champion, r.ChampionMetrics, r.CandidateMetrics))
+            .Append((Label: "this run", At: string.Empty, Champion: championVersion, ChampionMetrics: champion, CandidateMetrics: (ModelMetrics?)candidate))
+            .ToList();
+        page.Table(
+            ["run", "trained", "champion", "champion AUC", "champion NE", "champion calibration", "candidate AUC"],
+            rows.Select(r => (IReadOnlyList<string>)
+            [
+                r.Label,
+                r.At,
+                r.Champion is { } c ? $"v{c.ToString(CultureInfo.InvariantCulture)}" : "none",
+                r.ChampionMetrics is { } m ? HtmlPage.N(m.Auc, "0.0000") : "-",
+                r.ChampionMetrics is { } n ? HtmlPage.N(n.NormalizedEntropy, "0.0000") : "-",
+                r.ChampionMetrics is { } k ? HtmlPage.N(k.Calibration, "0.0000") : "-",
+                r.CandidateMetrics is { } a ? HtmlPage.N(a.Auc, "0.0000") : "-",
+            ]));
     }
 
     private static string Roc(ModelCurves candidate, ModelCurves? champion)

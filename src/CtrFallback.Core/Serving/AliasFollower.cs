@@ -55,6 +55,7 @@ internal sealed class AliasFollower : IDisposable
     private readonly IAliasFollowerTarget _target;
     private readonly string _modelName;
     private readonly string _alias;
+    private readonly int? _pinned;
     private readonly MLContext _ml;
     private readonly int _warmupPredictions;
     private readonly TimeProvider _time;
@@ -63,10 +64,14 @@ internal sealed class AliasFollower : IDisposable
     private (string ModelName, int Version, string Sha256)? _rejected;
     private CtrModel? _retired;
 
-    public AliasFollower(IModelStore store, IAliasFollowerTarget target, string modelName, string alias, MLContext ml, int warmupPredictions, TimeProvider time, ILogger logger)
+    // pinned: a version to serve instead of the alias's (ServingOptions.Version), or null.
+    public AliasFollower(IModelStore store, IAliasFollowerTarget target, string modelName, string alias, MLContext ml, int warmupPredictions, TimeProvider time, ILogger logger, int? pinned = null)
     {
-        (_store, _target, _modelName, _alias, _ml, _warmupPredictions, _time, _logger) = (store, target, modelName, alias, ml, warmupPredictions, time, logger);
+        (_store, _target, _modelName, _alias, _ml, _warmupPredictions, _time, _logger, _pinned) = (store, target, modelName, alias, ml, warmupPredictions, time, logger, pinned);
     }
+
+    /// <summary>What is followed, in words: <c>alias champion</c> or <c>version 7 (pinned)</c>.</summary>
+    public string Follows => _pinned is { } v ? $"version {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} (pinned by CtrFallback:Serving:Version)" : $"alias {_alias}";
 
     /// <summary>Checks the alias now; one check at a time.</summary>
     public async Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default)
@@ -116,23 +121,26 @@ internal sealed class AliasFollower : IDisposable
         ModelVersion? version;
         try
         {
-            version = await _store.GetVersionByAliasAsync(_modelName, _alias, cancellationToken).ConfigureAwait(false);
+            // A pinned version is looked up by number: the alias may point elsewhere (a canary serves old and new side by side).
+            version = _pinned is { } pinned
+                ? await _store.GetVersionAsync(_modelName, pinned, cancellationToken).ConfigureAwait(false)
+                : await _store.GetVersionByAliasAsync(_modelName, _alias, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            ServingLog.AliasLookupFailed(_logger, _modelName, _alias, "store", currentLabel, ex);
+            ServingLog.AliasLookupFailed(_logger, _modelName, Follows, "store", currentLabel, ex);
             _target.ReloadFailed("lookup");
-            return new ChampionReloadResult(ChampionReloadOutcome.Failed, null, $"looking up alias {_alias}: {ex.Message}");
+            return new ChampionReloadResult(ChampionReloadOutcome.Failed, null, $"looking up {Follows}: {ex.Message}");
         }
 
         if (version is null)
         {
             if (current is null)
             {
-                ServingLog.NoChampion(_logger, _modelName, _alias);
+                ServingLog.NoChampion(_logger, _modelName, Follows);
             }
 
-            return new ChampionReloadResult(ChampionReloadOutcome.NoChampion, null, $"model {_modelName} has no alias {_alias}");
+            return new ChampionReloadResult(ChampionReloadOutcome.NoChampion, null, $"model {_modelName} has no {Follows}");
         }
 
         if (current is not null && current.ModelName == version.ModelName && current.Version == version.Version)

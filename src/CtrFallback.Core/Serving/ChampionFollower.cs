@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace CtrFallback.Serving;
 
-/// <summary>The hosted service that keeps <see cref="ICtrPredictor"/> on the store's alias, through the one <see cref="AliasFollower"/>.</summary>
+/// <summary>
+/// The hosted service that keeps <see cref="ICtrPredictor"/> on the store's alias (or on the version
+/// <see cref="ServingOptions.Version"/> pins), through the one <see cref="AliasFollower"/>.
+/// </summary>
 internal sealed class ChampionFollower : BackgroundService, IChampionFollower
 {
     private readonly AliasFollower _follower;
@@ -25,9 +28,12 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
         var modelName = serving.ModelName ?? throw new InvalidOperationException("ServingOptions.ModelName is not set.");
         var alias = serving.Alias ?? throw new InvalidOperationException("ServingOptions.Alias is not set.");
         _pollInterval = serving.PollInterval;
+        PinnedVersion = serving.Version;
         _predictor = predictor;
-        _follower = new AliasFollower(store, predictor, modelName, alias, ml.Value.MLContext, serving.WarmupPredictions, time, logger);
+        _follower = new AliasFollower(store, predictor, modelName, alias, ml.Value.MLContext, serving.WarmupPredictions, time, logger, serving.Version);
     }
+
+    public int? PinnedVersion { get; }
 
     public Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default) => _follower.ReloadAsync(cancellationToken);
 

@@ -11,6 +11,9 @@ public interface IChampionFollower
     /// <returns>What the check did.</returns>
     Task<ChampionReloadResult> ReloadAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The version served regardless of the alias (<see cref="ServingOptions.Version"/>), or <see langword="null"/> when the alias is followed.</summary>
+    int? PinnedVersion { get; }
+
     /// <summary>Counts since start: impressions scored, versions swapped in, failed checks. The same figures are on the meter.</summary>
     ChampionServingStatistics Statistics { get; }
 }

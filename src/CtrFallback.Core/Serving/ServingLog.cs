@@ -11,10 +11,10 @@ internal static partial class ServingLog
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Could not load version {Label} ({Reason}); the current model {Current} keeps serving.")]
     public static partial void ChampionRejected(ILogger logger, string label, string reason, string current, Exception? exception);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Could not look up alias {Alias} of model {ModelName} ({Reason}); the current model {Current} keeps serving.")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Could not look up {Alias} of model {ModelName} ({Reason}); the current model {Current} keeps serving.")]
     public static partial void AliasLookupFailed(ILogger logger, string modelName, string alias, string reason, string current, Exception exception);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Model {ModelName} has no alias {Alias} yet; not ready until it has one.")]
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Model {ModelName} has no {Alias} yet; not ready until it has one.")]
     public static partial void NoChampion(ILogger logger, string modelName, string alias);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "Alias still points at {Label}, which was rejected before; waiting for the alias to move.")]

@@ -18,7 +18,16 @@ public sealed class ServingOptions
     [MinLength(1)]
     public string? Alias { get; set; }
 
-    /// <summary>How often the store's alias is checked for a new version.</summary>
+    /// <summary>
+    /// A version to serve instead of the alias's (configuration key <c>CtrFallback:Serving:Version</c>, environment
+    /// variable <c>CtrFallback__Serving__Version</c>): the follower loads exactly this registered version and ignores
+    /// <see cref="Alias"/>. A canary pins each pod template's version, so old and new versions serve side by side.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: follow <see cref="Alias"/>.</value>
+    [Range(1, int.MaxValue)]
+    public int? Version { get; set; }
+
+    /// <summary>How often the store's alias (or pinned version) is checked for a new version.</summary>
     /// <value>The default is 30 seconds; between 100 ms and one day.</value>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);

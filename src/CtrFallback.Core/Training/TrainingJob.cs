@@ -37,7 +37,7 @@ public sealed record TrainingJobRequest(IReadOnlyList<string> Files, ClickLogSch
 /// <param name="Training">The trained candidate and its evaluation.</param>
 /// <param name="Gate">The gate's decision.</param>
 /// <param name="Version">The registered version.</param>
-/// <param name="Promoted">Whether the champion alias now points to it.</param>
+/// <param name="Promoted">Whether the champion alias now points to it (not when an aborted rollout moved it back).</param>
 /// <param name="PreviousChampion">The champion before the run, if any.</param>
 /// <param name="Deployment">The deployment trigger's result, when the candidate was promoted.</param>
 public sealed record TrainingJobResult(
@@ -106,24 +106,54 @@ internal sealed partial class TrainingJob(
             run?.SetTag("ctrfallback.gate.passed", decision.Passed);
             LogGate(_logger, decision.Passed, string.Join("; ", decision.Reasons));
 
+            // The earlier runs' records, for the report's champion-over-time section (a report without it beats no run).
+            IReadOnlyList<Evaluation.ChampionQualityRecord>? history = null;
+            if (training.Curves is not null)
+            {
+                try
+                {
+                    history = Evaluation.ChampionHistory.From(await store.ListVersionsAsync(model, cancellationToken).ConfigureAwait(false));
+                }
+                catch (ModelStoreException ex)
+                {
+                    LogHistoryUnavailable(_logger, model, ex.Message);
+                }
+            }
+
             // Last chance to cancel: from here on the run commits (the store makes registration itself atomic).
             cancellationToken.ThrowIfCancellationRequested();
+            var tags = new Dictionary<string, string>
+            {
+                [ModelTags.GatePassed] = decision.Passed ? "true" : "false",
+                ["ctrfallback.rows"] = training.Rows.ToString(CultureInfo.InvariantCulture),
+                [Evaluation.ChampionHistory.HoldoutTag] = training.Holdout,
+                [Evaluation.ChampionHistory.ChampionTag] = champion?.Version.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+            };
+
+            // The champion's score on this newest holdout, kept with the run: `ctrfallback history` reads decay from it.
+            if (training.ChampionEvaluation?.Metrics is { } championMetrics)
+            {
+                foreach (var (key, value) in Evaluation.ChampionHistory.ToTags(championMetrics))
+                {
+                    tags[key] = value;
+                }
+            }
+
+            var title = $"{model}: candidate trained {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm} UTC";
             var registration = new ModelRegistration(
                 model,
                 training.Artifact,
                 training.Evaluation.Metrics,
                 training.Parameters,
-                new Dictionary<string, string>
-                {
-                    [ModelTags.GatePassed] = decision.Passed ? "true" : "false",
-                    ["ctrfallback.rows"] = training.Rows.ToString(CultureInfo.InvariantCulture),
-                    ["ctrfallback.holdout"] = training.Holdout,
-                    ["ctrfallback.championAtTraining"] = champion?.Version.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
-                },
+                tags,
                 decision,
                 training.DataFingerprint,
                 training.Curves is { } curves
-                    ? new Dictionary<string, ReadOnlyMemory<byte>> { [ITrainingJob.EvaluationReportAttachment] = Encoding.UTF8.GetBytes(curves.ToHtml(decision, $"{model}: candidate trained {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm} UTC")) }
+                    ? new Dictionary<string, ReadOnlyMemory<byte>>
+                    {
+                        [ITrainingJob.EvaluationReportAttachment] = Encoding.UTF8.GetBytes(
+                            history is null ? curves.ToHtml(decision, title) : curves.ToHtmlWithChampionHistory(decision, title, history, champion?.Version)),
+                    }
                     : null);
             ModelVersion version;
             using (var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.register"))
@@ -136,6 +166,7 @@ internal sealed partial class TrainingJob(
             LogRegistered(_logger, model, version.Version, decision.Passed);
 
             DeploymentResult? deployment = null;
+            var rolledBack = false;
             if (decision.Passed)
             {
                 // The version is committed: the alias move runs to its end even if cancellation arrives now. It is refused
@@ -143,12 +174,13 @@ internal sealed partial class TrainingJob(
                 using var stage = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.promote");
                 var change = await champions.PromoteCandidateAsync(champion?.Version, version.Version, cancellationToken).ConfigureAwait(false);
                 (version, deployment) = (change.Version, change.Deployment);
+                rolledBack = change.Rollback is not null;
             }
 
             run?.SetTag("ctrfallback.promoted", decision.Passed);
             telemetry.Runs.Add(1, new KeyValuePair<string, object?>("outcome", decision.Passed ? "promoted" : "rejected"));
             telemetry.StageDuration.Record(clock.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "total"));
-            return new TrainingJobResult(training, decision, version, decision.Passed, champion?.Version, deployment);
+            return new TrainingJobResult(training, decision, version, decision.Passed && !rolledBack, champion?.Version, deployment);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -158,6 +190,9 @@ internal sealed partial class TrainingJob(
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Could not read {Model}'s earlier runs for the report's champion history ({Reason}); the report goes without it")]
+    private static partial void LogHistoryUnavailable(ILogger logger, string model, string reason);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Training {Model}; current champion: {Champion}")]
     private static partial void LogChampion(ILogger logger, string model, int? champion);
