@@ -183,7 +183,7 @@ public sealed partial class DeployManifestsTests
     public void InferenceServerImage_StartsTierUpAtOnce_SoTheWarmupCoversIt()
     {
         // benchmarks/load/coldstart.sh runs its "shipped" variant with the ENV DOTNET_ lines of this Dockerfile.
-        var dockerfile = File.ReadAllText(Path.Combine(_manifests.Root, "docker", "inference-server.Dockerfile"));
+        var dockerfile = File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "docker", "inference-server.Dockerfile"));
 
         dockerfile.Should().MatchRegex(@"(?m)^ENV DOTNET_TC_CallCountingDelayMs=0\s*$");
     }
