@@ -12,6 +12,7 @@ internal static class AnalyzeCommand
         var output = args.String("--out");
         var suggestPath = args.String("--suggest-schema");
         var sample = args.Long("--sample");
+        var window = args.String("--window");
         var suggestion = new SchemaSuggestionOptions();
         suggestion = suggestion with
         {
@@ -41,7 +42,7 @@ internal static class AnalyzeCommand
         }
 
         using var progress = Progress.ForRows(json: false);
-        var options = new ClickLogAnalysisOptions { Progress = progress };
+        var options = new ClickLogAnalysisOptions { Progress = progress, Window = window };
         if (sample is { } n)
         {
             options = options with { SampleRows = (int)n };

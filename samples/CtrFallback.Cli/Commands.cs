@@ -37,7 +37,7 @@ internal static class Commands
         Add(root, "predict", "Score a click log with a stored model (tab-separated label and ctr per row).", ModelCommands.PredictAsync,
             [Value("--data", "The click log to score (required)."), Value("--model", "champion (default) or a version number."), Value("--out", "The scores file (default standard output)."), .. Schema(), .. Store()]);
         Add(root, "analyze", "Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.", AnalyzeCommand.RunAsync,
-            [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
+            [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--window", "Analyze the newest partitions only, as train --window does (7d, 36h)."), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
              Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),

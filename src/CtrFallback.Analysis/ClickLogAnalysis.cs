@@ -30,12 +30,19 @@ public sealed record ClickLogAnalysisOptions
 
     /// <summary>Reports rows read so far, every 100,000 rows.</summary>
     public IProgress<long>? Progress { get; init; }
+
+    /// <summary>
+    /// Analyze the newest partitions only, as training does with <c>Training:Window</c>: days or hours (<c>7d</c>,
+    /// <c>36h</c>) back from the newest Hive partition's end; <see langword="null"/> reads every file.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? Window { get; init; }
 }
 
 /// <summary>What a click log holds, field by field, and which pairwise crosses would add to the model.</summary>
 public sealed record ClickLogAnalysis
 {
-    /// <summary>The files analyzed, in order.</summary>
+    /// <summary>The files analyzed, in order, after folders and globs were expanded and the window applied.</summary>
     public required IReadOnlyList<string> Files { get; init; }
 
     /// <summary>The schema the files were read with.</summary>

@@ -11,7 +11,7 @@ public static class ClickLogAnalyzer
 {
     /// <summary>Reads the files once and analyzes them.</summary>
     /// <param name="schema">How to read the files; its hash bits drive the collision estimate.</param>
-    /// <param name="files">The click-log files, plain or gzip.</param>
+    /// <param name="files">The click logs: files, folders or globs, delimited, JSON lines or Parquet (with the CtrFallback.Parquet package registered), plain or gzip.</param>
     /// <param name="options">Sample size and bounds; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the analysis.</param>
     /// <returns>The analysis.</returns>
@@ -35,6 +35,11 @@ public static class ClickLogAnalyzer
         }
 
         schema.Validate();
+        if (options.Window is { } window)
+        {
+            // The same files a training run with this window reads.
+            files = [.. ClickLogInputs.Window(ClickLogInputs.Resolve(files), ClickLogInputs.ParseWindow(window, "ClickLogAnalysisOptions.Window")).Select(i => i.Path)];
+        }
 
         // CPU-bound: run off the caller's thread.
         return Task.Run(() => ClickLogProfiler.Analyze(schema, files, options, cancellationToken), cancellationToken);

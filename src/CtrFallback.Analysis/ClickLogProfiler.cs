@@ -206,7 +206,7 @@ internal static class ClickLogProfiler
 
         return new ClickLogAnalysis
         {
-            Files = files.ToArray(),
+            Files = reader.Files,
             Schema = schema,
             Rows = rows,
             Clicks = clicks,

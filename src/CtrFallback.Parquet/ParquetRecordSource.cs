@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using CtrFallback.Data;
 using ParquetSharp;
 
@@ -6,35 +8,47 @@ namespace CtrFallback.Parquet;
 
 /// <summary>
 /// Parquet, read by row group and only the schema's columns, a batch of rows at a time (memory stays bounded by the
-/// batch, not the row group). Values become the text the reader parses for every format, so a Parquet log and the
-/// TSV it came from give the same rows; a row's location is its row group and row.
+/// batch, not the row group). Numbers and times go to the row as values, strings as text decoded once from the page's
+/// UTF-8; the reader then checks them as it checks every format, so a Parquet log and the TSV it came from give the
+/// same rows. A row's location is its row group and row.
 /// </summary>
 /// <remarks>
-/// ParquetSharp (Apache Arrow's C++ reader) over Parquet.Net: its API is synchronous, which fits the reader's producer
-/// thread without blocking on async calls.
+/// ParquetSharp (Apache Arrow's C++ reader) over Parquet.Net: measured faster for this access pattern
+/// (benchmarks/CtrFallback.Benchmarks, <c>parquet-libraries</c>), and its API is synchronous, which fits the reader's
+/// producer thread without blocking on async calls. Columns are read with the physical column readers, not the
+/// logical ones: no nullable value per cell, nulls from the definition levels.
 /// </remarks>
 internal sealed class ParquetRecordSource : ClickLogRecordSource
 {
-    private const int BatchRows = 4096;
+    // Rows per decoded batch: small enough that a batch of every column (26 strings of 8 characters, 13 numbers) stays
+    // in the core's cache while its rows are handed out; 4096 took 60% more CPU on the neutral 1M log
+    // (benchmarks/CtrFallback.Benchmarks "source": 1.06-1.24 s against 1.64-2.20 s).
+    private const int BatchRows = 512;
+
+    private readonly string _path;
     private readonly ParquetFileReader _file;
-    private readonly ColumnBuffer[] _buffers;
-    private readonly int[] _starts;
-    private readonly int[] _lengths;
+    private readonly ColumnBuffer[] _columns;
     private readonly int _rowGroups;
-    private char[] _chars = new char[4096];
-    private RowGroupReader? _group;
-    private int _groupIndex = -1;
-    private long _groupRows;
-    private long _groupRow;
-    private int _batchCount;
+    private IEnumerator<Decoded>? _batches;
+    private Decoded? _batch;
     private int _batchRow;
     private long _fileRow;
-    private int _recordGroup;
     private long _recordRow;
+    private int _group;
+    private long _first;
 
     public ParquetRecordSource(string path, ClickLogSchema schema)
     {
-        _file = new ParquetFileReader(path);
+        _path = path;
+        try
+        {
+            _file = new ParquetFileReader(path);
+        }
+        catch (ParquetException ex)
+        {
+            throw new InvalidDataException($"{path}: not a readable Parquet file ({ex.Message.Trim()})", ex);
+        }
+
         try
         {
             var fileSchema = _file.FileMetaData.Schema;
@@ -45,15 +59,14 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             var wanted = new[] { schema.Label }.Concat(schema.Numeric).Concat(schema.Categorical)
                 .Concat(schema.Timestamp is null ? [] : [schema.Timestamp.Field]).ToArray();
             Columns = wanted;
-            _buffers = wanted.Select(name =>
+            _columns = wanted.Select(name =>
             {
                 var index = Array.IndexOf(names, name);
-                var column = fileSchema.Column(index);
-                var numeric = name == schema.Label || schema.Numeric.Contains(name);
-                return ColumnBuffer.For(column, index, numeric, path);
+                var role = name == schema.Label || schema.Numeric.Contains(name) ? Role.Number
+                    : name == schema.Timestamp?.Field ? Role.Time
+                    : Role.Text;
+                return ColumnBuffer.For(fileSchema.Column(index), index, role, path);
             }).ToArray();
-            _starts = new int[wanted.Length];
-            _lengths = new int[wanted.Length];
             _rowGroups = _file.FileMetaData.NumRowGroups;
         }
         catch
@@ -63,226 +76,336 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         }
     }
 
+    /// <summary>What the reader does with a column: parse a number, a time, or hash it as text.</summary>
+    private enum Role
+    {
+        Number,
+        Time,
+        Text,
+    }
+
     public override bool TryReadFields(ClickLogRow row, out long line, out string? error)
     {
         error = null;
-        if (_batchRow == _batchCount && !NextBatch())
+        if ((_batch is null || _batchRow == _batch.Count) && !NextBatch())
         {
             line = _fileRow;
             return false;
         }
 
-        var used = 0;
-        for (var c = 0; c < _buffers.Length; c++)
+        var columns = _batch!.Columns;
+        row.BeginFields(columns.Length);
+        for (var c = 0; c < columns.Length; c++)
         {
-            if (_chars.Length - used < 64)
-            {
-                Array.Resize(ref _chars, _chars.Length * 2);
-            }
-
-            int written;
-            while (!_buffers[c].TryFormat(_batchRow, _chars.AsSpan(used), out written))
-            {
-                Array.Resize(ref _chars, _chars.Length * 2);
-            }
-
-            (_starts[c], _lengths[c]) = (used, written);
-            used += written;
+            columns[c].Emit(_batchRow, row, c);
         }
 
-        row.SetFields(new string(_chars, 0, used), _starts, _lengths);
-        _recordGroup = _groupIndex;
-        _recordRow = _groupRow - _batchCount + _batchRow;
+        _recordRow = _batch.FirstRow + _batchRow;
         _batchRow++;
         line = ++_fileRow;
         return true;
     }
 
     /// <summary>Row group and row of the record last read (0-based, as Parquet tools count), before the reason.</summary>
-    public override string Locate(string error) => string.Create(CultureInfo.InvariantCulture, $"row group {_recordGroup}, row {_recordRow}: {error}");
+    public override string Locate(string error) => string.Create(CultureInfo.InvariantCulture, $"row group {_batch?.Group}, row {_recordRow}: {error}");
 
     public override void Dispose()
     {
-        foreach (var buffer in _buffers)
-        {
-            buffer.Dispose();
-        }
-
-        _group?.Dispose();
+        _batches?.Dispose();
         _file.Dispose();
     }
 
     private bool NextBatch()
     {
-        while (_group is null || _groupRow == _groupRows)
+        _batches ??= Decode().GetEnumerator();
+        _batchRow = 0;
+        try
         {
-            foreach (var buffer in _buffers)
+            if (!_batches.MoveNext())
             {
-                buffer.Close();
-            }
-
-            _group?.Dispose();
-            _group = null;
-            if (++_groupIndex >= _rowGroups)
-            {
+                _batch = null;
                 return false;
             }
-
-            _group = _file.RowGroup(_groupIndex);
-            _groupRows = _group.MetaData.NumRows;
-            _groupRow = 0;
-            foreach (var buffer in _buffers)
-            {
-                buffer.Open(_group);
-            }
         }
-
-        var count = (int)Math.Min(BatchRows, _groupRows - _groupRow);
-        foreach (var buffer in _buffers)
+        catch (Exception ex) when (ex is ParquetException or InvalidDataException)
         {
-            buffer.Read(count);
+            // A damaged page or chunk: the file and the rows it was reading.
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{_path}: row group {_group}, rows from {_first}: {ex.Message.Trim()}"), ex);
         }
 
-        (_batchCount, _batchRow) = (count, 0);
-        _groupRow += count;
+        _batch = _batches.Current;
         return true;
     }
 
-    /// <summary>One column's values for the current batch, formatted on demand as the text a delimited log would hold.</summary>
-    private abstract class ColumnBuffer : IDisposable
+    /// <summary>The file's batches in order, decoded into one reused set of column buffers.</summary>
+    private IEnumerable<Decoded> Decode()
     {
-        protected ColumnBuffer(int index) => Index = index;
-
-        protected int Index { get; }
-
-        public static ColumnBuffer For(ColumnDescriptor column, int index, bool numeric, string path)
+        var batch = new Decoded(_columns);
+        var readers = new ColumnReader[_columns.Length];
+        for (var g = 0; g < _rowGroups; g++)
         {
-            var optional = column.MaxDefinitionLevel > 0;
+            using var group = _file.RowGroup(g);
+            var rows = group.MetaData.NumRows;
+            try
+            {
+                for (var c = 0; c < _columns.Length; c++)
+                {
+                    readers[c] = group.Column(_columns[c].Index);
+                }
+
+                for (long first = 0; first < rows; first += BatchRows)
+                {
+                    (_group, _first) = (g, first);
+                    (batch.Group, batch.FirstRow, batch.Count) = (g, first, (int)Math.Min(BatchRows, rows - first));
+                    for (var c = 0; c < _columns.Length; c++)
+                    {
+                        _columns[c].Read(readers[c], batch.Count);
+                    }
+
+                    yield return batch;
+                }
+            }
+            finally
+            {
+                foreach (var reader in readers)
+                {
+                    reader?.Dispose();
+                }
+
+                Array.Clear(readers);
+            }
+        }
+    }
+
+    /// <summary>One batch of rows, decoded column by column.</summary>
+    private sealed class Decoded(ColumnBuffer[] columns)
+    {
+        public ColumnBuffer[] Columns { get; } = columns;
+
+        public int Group { get; set; }
+
+        public long FirstRow { get; set; }
+
+        public int Count { get; set; }
+
+    }
+
+    /// <summary>One column's values for the current batch, handed to rows one at a time.</summary>
+    private abstract class ColumnBuffer(int index, short maxDefinitionLevel)
+    {
+        private readonly short[] _repetitions = new short[BatchRows];
+
+        /// <summary>The column's index in the file.</summary>
+        public int Index { get; } = index;
+
+        protected short MaxDefinitionLevel { get; } = maxDefinitionLevel;
+
+        /// <summary>Definition levels of the batch: below the maximum is a null.</summary>
+        protected short[] Definitions { get; } = new short[BatchRows];
+
+        protected short[] Repetitions => _repetitions;
+
+        public static ColumnBuffer For(ColumnDescriptor column, int index, Role role, string path)
+        {
+            var level = column.MaxDefinitionLevel;
             var logical = column.LogicalType;
+            var name = column.Name;
             switch (column.PhysicalType)
             {
                 case PhysicalType.ByteArray when logical is StringLogicalType:
-                    if (numeric)
+                    if (role == Role.Number)
                     {
-                        throw new ClickLogSchemaException($"{path}: column '{column.Name}' is named as numeric (or label) but holds strings; the schema and the file disagree.");
+                        throw new ClickLogSchemaException($"{path}: column '{name}' is named as numeric (or label) but holds strings; the schema and the file disagree.");
                     }
 
-                    return new StringColumn(index, column.MaxDefinitionLevel);
-                case PhysicalType.Int64 when logical is NoneLogicalType or IntLogicalType { IsSigned: true }:
-                    return optional ? new ValueColumn<long>(index) : new RequiredColumn<long>(index);
-                case PhysicalType.Int32 when logical is NoneLogicalType or IntLogicalType { BitWidth: 32, IsSigned: true }:
-                    return optional ? new ValueColumn<int>(index) : new RequiredColumn<int>(index);
+                    return new StringColumn(index, level);
+                case PhysicalType.Int64 when logical is TimestampLogicalType timestamp:
+                    return role == Role.Time
+                        ? new ValueColumn<long>(index, level, Role.Time, timestamp.TimeUnit switch
+                        {
+                            TimeUnit.Millis => TimeSpan.TicksPerMillisecond,
+                            TimeUnit.Micros => TimeSpan.TicksPerMicrosecond,
+                            _ => -100, // nanoseconds: divided by 100 to ticks
+                        })
+                        : throw NotTheTimestamp(path, name, "TIMESTAMP");
+                case PhysicalType.Int32 when logical is DateLogicalType:
+                    return role == Role.Time
+                        ? new ValueColumn<int>(index, level, Role.Time, TimeSpan.TicksPerDay)
+                        : throw NotTheTimestamp(path, name, "DATE");
+                case PhysicalType.Int64 when logical is NoneLogicalType or IntLogicalType { BitWidth: 64 }:
+                    return new ValueColumn<long>(index, level, role, unsigned: logical is IntLogicalType { IsSigned: false });
+                case PhysicalType.Int32 when logical is NoneLogicalType or IntLogicalType:
+                    return new ValueColumn<int>(index, level, role, unsigned: logical is IntLogicalType { IsSigned: false });
                 case PhysicalType.Double:
-                    return optional ? new ValueColumn<double>(index) : new RequiredColumn<double>(index);
+                    return new ValueColumn<double>(index, level, role);
                 case PhysicalType.Float:
-                    return optional ? new ValueColumn<float>(index) : new RequiredColumn<float>(index);
+                    return new ValueColumn<float>(index, level, role);
                 case PhysicalType.Boolean:
-                    return optional ? new BoolColumn(index) : new RequiredBoolColumn(index);
+                    return new ValueColumn<bool>(index, level, role);
                 default:
                     throw new ClickLogSchemaException(
-                        $"{path}: column '{column.Name}' has Parquet type {column.PhysicalType} ({logical.GetType().Name.Replace("LogicalType", string.Empty, StringComparison.Ordinal)}), which the reader does not take: use strings, 32- or 64-bit integers, floats, doubles or booleans.");
+                        $"{path}: column '{name}' has Parquet type {column.PhysicalType} ({logical.GetType().Name.Replace("LogicalType", string.Empty, StringComparison.Ordinal)}), which the reader does not take: use strings, integers, floats, doubles or booleans (and TIMESTAMP or DATE for the timestamp).");
             }
         }
 
-        public abstract void Open(RowGroupReader group);
+        /// <summary>Decodes the next <paramref name="count"/> rows of the column chunk.</summary>
+        public abstract void Read(ColumnReader reader, int count);
 
-        public abstract void Read(int count);
+        /// <summary>Sets field <paramref name="field"/> of <paramref name="target"/> to the batch's row <paramref name="row"/>.</summary>
+        public abstract void Emit(int row, ClickLogRow target, int field);
 
-        public abstract bool TryFormat(int row, Span<char> destination, out int written);
-
-        public abstract void Close();
-
-        public void Dispose() => Close();
+        private static ClickLogSchemaException NotTheTimestamp(string path, string name, string type) =>
+            new($"{path}: column '{name}' holds {type} values, which the reader takes only for the schema's timestamp field.");
     }
 
-    private abstract class TypedColumn<T>(int index) : ColumnBuffer(index)
+    /// <summary>
+    /// A column of fixed-size values, spread to one slot per row (nulls from the definition levels): numbers go to the
+    /// row as values (no text round trip), times as UTC ticks, and a number hashed as a category as its text.
+    /// </summary>
+    private sealed class ValueColumn<T>(int index, short maxDefinitionLevel, Role role, long ticksPerUnit = 0, bool unsigned = false)
+        : ColumnBuffer(index, maxDefinitionLevel)
+        where T : unmanaged
     {
-        private LogicalColumnReader<T>? _reader;
+        private readonly T[] _values = new T[BatchRows];
 
-        protected T[] Values { get; } = new T[BatchRows];
-
-        public override void Open(RowGroupReader group) => _reader = group.Column(Index).LogicalReader<T>();
-
-        public override void Read(int count)
+        public override void Read(ColumnReader reader, int count)
         {
-            var read = 0;
-            while (read < count)
+            var typed = (ColumnReader<T>)reader;
+            var row = 0;
+            while (row < count)
             {
-                read += _reader!.ReadBatch(Values, read, count - read);
+                var levels = (int)typed.ReadBatch(count - row, Definitions.AsSpan(row), Repetitions.AsSpan(row), _values.AsSpan(row), out var values);
+                if (levels == 0)
+                {
+                    throw new InvalidDataException($"The Parquet column chunk ended {count - row} rows before its row group did.");
+                }
+
+                if (values < levels)
+                {
+                    // Values come packed (nulls have none): spread them to their rows, from the back so none is overwritten.
+                    var v = row + (int)values - 1;
+                    for (var k = row + levels - 1; k >= row; k--)
+                    {
+                        if (Definitions[k] == MaxDefinitionLevel)
+                        {
+                            _values[k] = _values[v--];
+                        }
+                    }
+                }
+
+                row += levels;
             }
         }
 
-        public override void Close()
+        public override void Emit(int row, ClickLogRow target, int field)
         {
-            _reader?.Dispose();
-            _reader = null;
-        }
-    }
-
-    private sealed class ValueColumn<T>(int index) : TypedColumn<T?>(index)
-        where T : struct, ISpanFormattable
-    {
-        public override bool TryFormat(int row, Span<char> destination, out int written)
-        {
-            if (Values[row] is not { } value)
+            if (MaxDefinitionLevel > 0 && Definitions[row] < MaxDefinitionLevel)
             {
-                written = 0;
-                return true;
+                target.SetMissing(field);
+                return;
             }
 
-            // "R" for floating point: the shortest text that parses back to the same value.
-            return value.TryFormat(destination, out written, typeof(T) == typeof(double) || typeof(T) == typeof(float) ? "R" : default, CultureInfo.InvariantCulture);
+            var value = _values[row];
+            switch (role)
+            {
+                case Role.Number:
+                    target.SetNumber(field, ToDouble(value));
+                    break;
+                case Role.Time:
+                    var units = ToLong(value);
+                    target.SetTime(field, DateTime.UnixEpoch.Ticks + (ticksPerUnit < 0 ? units / -ticksPerUnit : units * ticksPerUnit));
+                    break;
+                default:
+                    // The text a delimited log would hold: "R" for floating point, the shortest that parses back the same.
+                    var buffer = target.TextBuffer(32);
+                    int written;
+                    if (typeof(T) == typeof(bool))
+                    {
+                        (buffer[0], written) = ((bool)(object)value ? '1' : '0', 1);
+                    }
+                    else if (typeof(T) == typeof(double))
+                    {
+                        Unsafe.As<T, double>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
+                    }
+                    else if (typeof(T) == typeof(float))
+                    {
+                        Unsafe.As<T, float>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
+                    }
+                    else if (unsigned)
+                    {
+                        ((ulong)ToLong(value)).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+                    }
+                    else
+                    {
+                        ToLong(value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+                    }
+
+                    target.EndText(field, written);
+                    break;
+            }
         }
-    }
 
-    private sealed class RequiredColumn<T>(int index) : TypedColumn<T>(index)
-        where T : struct, ISpanFormattable
-    {
-        public override bool TryFormat(int row, Span<char> destination, out int written) =>
-            Values[row].TryFormat(destination, out written, typeof(T) == typeof(double) || typeof(T) == typeof(float) ? "R" : default, CultureInfo.InvariantCulture);
-    }
-
-    private sealed class BoolColumn(int index) : TypedColumn<bool?>(index)
-    {
-        public override bool TryFormat(int row, Span<char> destination, out int written) => Format(Values[row], destination, out written);
-
-        public static bool Format(bool? value, Span<char> destination, out int written)
+        private long ToLong(T value)
         {
-            var text = value switch { true => "1", false => "0", null => string.Empty };
-            written = text.Length;
-            return text.AsSpan().TryCopyTo(destination);
-        }
-    }
+            if (typeof(T) == typeof(int))
+            {
+                var v = Unsafe.As<T, int>(ref value);
+                return unsigned ? (uint)v : v;
+            }
 
-    private sealed class RequiredBoolColumn(int index) : TypedColumn<bool>(index)
-    {
-        public override bool TryFormat(int row, Span<char> destination, out int written) => BoolColumn.Format(Values[row], destination, out written);
+            if (typeof(T) == typeof(long))
+            {
+                var v = Unsafe.As<T, long>(ref value);
+                return unsigned && v < 0 ? throw new InvalidDataException($"An unsigned 64-bit value {(ulong)v} does not fit the reader's range.") : v;
+            }
+
+            return 0;
+        }
+
+        private double ToDouble(T value)
+        {
+            if (typeof(T) == typeof(double))
+            {
+                return Unsafe.As<T, double>(ref value);
+            }
+
+            if (typeof(T) == typeof(float))
+            {
+                // Through its shortest text, as a TSV would hold it: 0.1f reads as 0.1, not 0.100000001490116.
+                Span<char> text = stackalloc char[32];
+                Unsafe.As<T, float>(ref value).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture);
+                return double.Parse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture);
+            }
+
+            if (typeof(T) == typeof(bool))
+            {
+                return Unsafe.As<T, bool>(ref value) ? 1 : 0;
+            }
+
+            return unsigned && typeof(T) == typeof(long) ? (ulong)Unsafe.As<T, long>(ref value) : ToLong(value);
+        }
     }
 
     /// <summary>
     /// Strings decoded straight from Parquet's UTF-8 into one character buffer per batch: a string object per value
     /// (26 million for a 1M-row Criteo log) is what made the logical reader slower than reading the TSV.
     /// </summary>
-    private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index)
+    private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index, maxDefinitionLevel)
     {
-        private readonly short[] _definitions = new short[BatchRows];
-        private readonly short[] _repetitions = new short[BatchRows];
         private readonly ByteArray[] _values = new ByteArray[BatchRows];
         private readonly int[] _starts = new int[BatchRows];
         private readonly int[] _lengths = new int[BatchRows];
-        private char[] _text = new char[BatchRows * 8]; // 64 KB: under the large-object heap, grown when values are longer
-        private ColumnReader<ByteArray>? _reader;
+        private char[] _text = new char[BatchRows * 16]; // grown when values are longer
 
-        public override void Open(RowGroupReader group) => _reader = (ColumnReader<ByteArray>)group.Column(Index);
-
-        public override void Read(int count)
+        public override void Read(ColumnReader reader, int count)
         {
+            var typed = (ColumnReader<ByteArray>)reader;
             var row = 0;
             var used = 0;
             while (row < count)
             {
                 // The values point into the reader's page buffers, valid until its next call: decode them now.
-                var levels = (int)_reader!.ReadBatch(count - row, _definitions.AsSpan(row), _repetitions.AsSpan(row), _values, out _);
+                var levels = (int)typed.ReadBatch(count - row, Definitions.AsSpan(row), Repetitions.AsSpan(row), _values, out _);
                 if (levels == 0)
                 {
                     throw new InvalidDataException($"The Parquet column chunk ended {count - row} rows before its row group did.");
@@ -291,7 +414,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 var value = 0;
                 for (var k = row; k < row + levels; k++)
                 {
-                    if (maxDefinitionLevel > 0 && _definitions[k] < maxDefinitionLevel)
+                    if (MaxDefinitionLevel > 0 && Definitions[k] < MaxDefinitionLevel)
                     {
                         (_starts[k], _lengths[k]) = (used, 0);
                         continue;
@@ -299,14 +422,25 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
 
                     var bytes = new ReadOnlySpan<byte>((void*)_values[value].Pointer, _values[value].Length);
                     value++;
-                    var need = System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length);
-                    if (_text.Length - used < need)
+                    if (_text.Length - used < bytes.Length)
                     {
-                        Array.Resize(ref _text, Math.Max(_text.Length * 2, used + need));
+                        Array.Resize(ref _text, Math.Max(_text.Length * 2, used + bytes.Length));
                     }
 
-                    var written = System.Text.Encoding.UTF8.GetChars(bytes, _text.AsSpan(used));
-                    (_starts[k], _lengths[k]) = (used, written);
+                    // Most click-log values (hex ids, codes) are ASCII: widened directly, UTF-8 decoding only for the rest.
+                    if (System.Text.Ascii.ToUtf16(bytes, _text.AsSpan(used), out var written) != OperationStatus.Done)
+                    {
+                        var need = System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length);
+                        if (_text.Length - used < need)
+                        {
+                            Array.Resize(ref _text, Math.Max(_text.Length * 2, used + need));
+                        }
+
+                        written = System.Text.Encoding.UTF8.GetChars(bytes, _text.AsSpan(used));
+                    }
+
+                    _starts[k] = used;
+                    _lengths[k] = written;
                     used += written;
                 }
 
@@ -314,16 +448,15 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             }
         }
 
-        public override bool TryFormat(int row, Span<char> destination, out int written)
+        public override void Emit(int row, ClickLogRow target, int field)
         {
-            written = _lengths[row];
-            return _text.AsSpan(_starts[row], written).TryCopyTo(destination);
-        }
+            if (MaxDefinitionLevel > 0 && Definitions[row] < MaxDefinitionLevel)
+            {
+                target.SetMissing(field);
+                return;
+            }
 
-        public override void Close()
-        {
-            _reader?.Dispose();
-            _reader = null;
+            target.SetText(field, _text.AsSpan(_starts[row], _lengths[row]));
         }
     }
 }

@@ -89,6 +89,26 @@ public sealed class ParquetReaderTests : IDisposable
     }
 
     [SkippableFact]
+    public void Train_WithAChampion_ScoresParquetRowsAsItScoresTheTsvsRows()
+    {
+        // The champion scores rows by column name (its schema may differ from the run's), so it reads the values a
+        // Parquet source sets as numbers, not as text: the gate must see the same champion metrics on both.
+        DuckDbParquet.SkipUnlessAvailable();
+        var tsv = _dir.File("log.tsv");
+        SyntheticClickLog.Write(tsv, new SyntheticClickLogOptions { Rows = 6_000, Seed = 11 });
+        var parquet = _dir.File("log.parquet");
+        DuckDbParquet.CriteoTsvToParquet(tsv, parquet, rowGroupSize: 1_000);
+        var trainer = new CtrTrainer(Options.Create(new TrainingOptions()), TimeProvider.System);
+        var champion = trainer.TrainAsync(ClickLogSchema.Criteo, [tsv]).GetAwaiter().GetResult().Artifact;
+
+        var onTsv = trainer.TrainAsync(ClickLogSchema.Criteo, [tsv], champion).GetAwaiter().GetResult();
+        var onParquet = trainer.TrainAsync(ClickLogSchema.Criteo, [parquet], champion).GetAwaiter().GetResult();
+
+        onParquet.ChampionEvaluation!.Metrics.Should().Be(onTsv.ChampionEvaluation!.Metrics);
+        onParquet.ChampionEvaluation.Metrics.Auc.Should().BeGreaterThan(0.6);
+    }
+
+    [SkippableFact]
     public void Open_AStringColumnNamedAsNumeric_IsASchemaErrorNamingTheColumn()
     {
         DuckDbParquet.SkipUnlessAvailable();
@@ -147,6 +167,94 @@ public sealed class ParquetReaderTests : IDisposable
         reader.Malformed.First.Select(m => m.ToString()).Should().Equal(
             $"{path}:11: {Location(path, 10)}: label 'click' is '', not 0 or 1",
             $"{path}:4501: {Location(path, 4500)}: label 'click' is '2', not 0 or 1");
+    }
+
+    [SkippableFact]
+    public void Read_TimestampAndDateColumns_GiveTheRowsTheirTimesInUtc()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "categorical": ["site"], "timestamp": { "column": "ts", "format": "unix" } }""");
+        var timestamps = SmallParquet("ts.parquet", """
+            SELECT * FROM (VALUES (1::BIGINT, 'a', TIMESTAMP '2026-11-30 13:45:10.123456'), (0, 'b', NULL), (0, 'c', TIMESTAMP '1969-12-31 23:59:59'))
+              t(click, site, ts)
+            """);
+        var dates = SmallParquet("date.parquet", "SELECT 1::BIGINT AS click, 'a' AS site, DATE '2026-11-29' AS ts");
+
+        Times(schema, timestamps).Should().Equal(
+            new DateTimeOffset(2026, 11, 30, 13, 45, 10, TimeSpan.Zero).AddTicks(1_234_560),
+            null,
+            new DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero));
+        Times(schema, dates).Should().Equal(new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.Zero));
+
+        static List<DateTimeOffset?> Times(ClickLogSchema schema, string path)
+        {
+            using var reader = new ClickLogReader(schema, [path]);
+            var times = new List<DateTimeOffset?>();
+            while (reader.Read())
+            {
+                times.Add(reader.Row.Timestamp);
+            }
+
+            reader.Malformed.Count.Should().Be(0);
+            return times;
+        }
+    }
+
+    [SkippableFact]
+    public void Train_WithAWindowOverAParquetTimestampColumn_TrainsOnTheRowsAfterTheNewestTimeLessTheWindow()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "numeric": ["bid"], "categorical": ["site"], "timestamp": { "column": "ts", "format": "unix" } }""");
+
+        // Four days of rows, 50 an hour, the newest at 2026-11-30 23:00: a two-day window keeps the 48 hours after 28 November 23:00.
+        var path = SmallParquet("week.parquet", """
+            SELECT ((hash(i) % 100) < 10 + 10 * (i % 5))::BIGINT AS click, (i % 7)::DOUBLE AS bid, 's' || (i % 5) AS site,
+                   TIMESTAMP '2026-11-27 00:00:00' + INTERVAL (i // 50) HOUR AS ts
+            FROM range(0, 4 * 24 * 50) r(i) ORDER BY i
+            """);
+
+        var result = new CtrTrainer(Options.Create(new TrainingOptions { Window = "2d" }), TimeProvider.System).TrainAsync(schema, [path]).GetAwaiter().GetResult();
+
+        result.Rows.Should().Be(48 * 50);
+        result.Parameters["data.window.by"].Should().Be("timestamp");
+        result.Parameters["data.window.after"].Should().Be("2026-11-28T23:00:00Z");
+        result.Parameters["data.window.outsideRows"].Should().Be("2400");
+    }
+
+    [SkippableFact]
+    public void Read_NonFiniteDoubles_AreMalformedRowsWithTheirLocation()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = SmallParquet("nan.parquet", """
+            SELECT (i % 2)::BIGINT AS click, CASE WHEN i = 3 THEN 'NaN'::DOUBLE WHEN i = 5 THEN 'Infinity'::DOUBLE ELSE i END AS bid, 's' AS site
+            FROM range(0, 10) r(i) ORDER BY i
+            """);
+        using var reader = new ClickLogReader(Small, [path]);
+        var rows = 0;
+        while (reader.Read())
+        {
+            rows++;
+        }
+
+        rows.Should().Be(8);
+        reader.Malformed.First.Select(m => m.ToString()).Should().Equal(
+            $"{path}:4: row group 0, row 3: numeric field 'bid' is 'NaN', not a number",
+            $"{path}:6: row group 0, row 5: numeric field 'bid' is 'Infinity', not a number");
+    }
+
+    [SkippableFact]
+    public void Read_ATruncatedParquetFile_IsAnErrorNamingTheFile()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = SmallParquet("whole.parquet", "SELECT (i % 2)::BIGINT AS click, i::DOUBLE AS bid, 's' AS site FROM range(0, 1000) r(i)");
+        var bytes = File.ReadAllBytes(path);
+        var truncated = _dir.File("truncated.parquet");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        using var reader = new ClickLogReader(Small, [truncated]);
+
+        var act = () => reader.Read();
+
+        act.Should().Throw<InvalidDataException>().WithMessage($"{truncated}: not a readable Parquet file*");
     }
 
     /// <summary>The row group and row of a file's row, from the file's own layout.</summary>

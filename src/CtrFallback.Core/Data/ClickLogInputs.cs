@@ -60,9 +60,9 @@ internal static partial class ClickLogInputs
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.FirstOrDefault(i => i.Partition is null) is { } loose)
         {
-            // A window by the schema's timestamp (no partitions) would filter rows while reading: not built yet.
+            // Without any partition, training windows by the schema's timestamp instead (CtrTrainer); a mix is ambiguous.
             throw new InvalidDataException(
-                $"Training:Window needs Hive-style partition folders (dt=YYYY-MM-DD, optionally hour=HH) around every file; '{loose.Path}' is in none.");
+                $"Training:Window needs Hive-style partition folders (dt=YYYY-MM-DD, optionally hour=HH) around every file, or none around any and a schema timestamp field; '{loose.Path}' is in none.");
         }
 
         var end = inputs.Max(i => i.Partition!.Value + i.PartitionLength);

@@ -30,10 +30,20 @@ internal sealed class ClickLogReader : IDisposable
     private int _fileIndex = -1;
     private ClickLogRecordSource? _source;
     private ColumnMap? _map;
+    private Task? _hashing;
+    private readonly DateTimeOffset? _after;
+    private long _outsideWindow;
 
     /// <summary>Opens the click logs: files, folders or globs (<see cref="ClickLogInputs.Resolve"/>).</summary>
     /// <exception cref="FileNotFoundException">A name matches no file.</exception>
-    public ClickLogReader(ClickLogSchema schema, IReadOnlyList<string> paths, int maxReported = 10)
+    /// <param name="schema">How to read the files.</param>
+    /// <param name="paths">Files, folders or globs.</param>
+    /// <param name="maxReported">Malformed rows remembered with their location.</param>
+    /// <param name="after">
+    /// When set, only rows whose timestamp is later than this are returned (the rolling window by the schema's
+    /// timestamp); the others, and rows without a timestamp, are counted in <see cref="OutsideWindow"/>.
+    /// </param>
+    public ClickLogReader(ClickLogSchema schema, IReadOnlyList<string> paths, int maxReported = 10, DateTimeOffset? after = null)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(paths);
@@ -42,7 +52,13 @@ internal sealed class ClickLogReader : IDisposable
             throw new ArgumentException("At least one click-log file is required.", nameof(paths));
         }
 
+        if (after is not null && schema.Timestamp is null)
+        {
+            throw new ArgumentException("A window by timestamp needs a schema with a timestamp field.", nameof(after));
+        }
+
         _schema = schema;
+        _after = after;
         _paths = ClickLogInputs.Resolve(paths).Select(i => i.Path).ToArray();
         Malformed = new MalformedRows(maxReported);
         Row = new ClickLogRow(schema);
@@ -56,6 +72,34 @@ internal sealed class ClickLogReader : IDisposable
 
     /// <summary>The files read, in reading order, after folders and globs were expanded.</summary>
     public IReadOnlyList<string> Files => _paths;
+
+    /// <summary>Well-formed rows left out by the window by timestamp; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
+    public long OutsideWindow => Volatile.Read(ref _outsideWindow);
+
+    /// <summary>
+    /// The newest timestamp of the well-formed rows of the files, read in a pass of its own: what a window by
+    /// timestamp is measured back from. <see langword="null"/> when no row has a timestamp.
+    /// </summary>
+    public static DateTimeOffset? NewestTimestamp(ClickLogSchema schema, IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        using var reader = new ClickLogReader(schema, paths);
+        DateTimeOffset? newest = null;
+        while (reader.Read())
+        {
+            if ((reader.Rows & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (reader.Row.Timestamp is { } t && (newest is null || t > newest))
+            {
+                newest = t;
+            }
+        }
+
+        return newest;
+    }
 
     /// <summary>Well-formed rows returned so far.</summary>
     public long Rows { get; private set; }
@@ -97,6 +141,15 @@ internal sealed class ClickLogReader : IDisposable
         catch (AggregateException)
         {
             // The producer's failure was already reported to Read, or nobody is reading any more.
+        }
+
+        try
+        {
+            _hashing?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // As above.
         }
 
         _batches?.Dispose();
@@ -182,6 +235,13 @@ internal sealed class ClickLogReader : IDisposable
 
                 if (error is null && row.TryParse(_map!, _paths[_fileIndex], line, out error))
                 {
+                    if (_after is { } after && !(row.Timestamp > after))
+                    {
+                        // Outside the window: the row's slot is reused.
+                        _outsideWindow++;
+                        continue;
+                    }
+
                     if (++batch.Count == BatchRows)
                     {
                         batches.Add(batch, _stop.Token);
@@ -199,6 +259,7 @@ internal sealed class ClickLogReader : IDisposable
                 batches.Add(batch, _stop.Token);
             }
 
+            WaitForHashing();
             batches.Add(new Batch(null) { IsEnd = true }, _stop.Token);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -218,15 +279,25 @@ internal sealed class ClickLogReader : IDisposable
         }
 
         var path = _paths[_fileIndex];
+        WaitForHashing();
         Stream stream = new HashingStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), _fingerprint);
         if (ClickLogRecordSource.IsParquet(path))
         {
             // Parquet is read out of order (footer first, then column chunks): the fingerprint takes the file's bytes in
-            // one sequential pass beforehand, so it means the same as for every other format.
-            using (stream)
-            {
-                stream.CopyTo(Stream.Null, 1 << 20);
-            }
+            // one sequential pass of their own, beside the decoding, done before the next file's bytes, so it means the
+            // same as for every other format.
+            // A thread of its own, not the pool's: a training host's pool threads may all be busy featurizing.
+            _hashing = Task.Factory.StartNew(
+                () =>
+                {
+                    using (stream)
+                    {
+                        stream.CopyTo(Stream.Null, 1 << 20);
+                    }
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
 
             _source = ClickLogRecordSource.OpenParquet(path, _schema);
             _map = new ColumnMap(_schema, _source.Columns!);
@@ -252,6 +323,23 @@ internal sealed class ClickLogReader : IDisposable
         _schema.CheckColumnsExist(_source.Columns, path);
         _map = new ColumnMap(_schema, _source.Columns);
         return true;
+    }
+
+    /// <summary>Waits for the fingerprint pass over the previous Parquet file, and fails as it failed.</summary>
+    private void WaitForHashing()
+    {
+        if (_hashing is { } hashing)
+        {
+            _hashing = null;
+            try
+            {
+                hashing.Wait();
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count == 1)
+            {
+                ExceptionDispatchInfo.Throw(ex.InnerException!);
+            }
+        }
     }
 
     private static bool IsGzip(string path)
@@ -358,12 +446,23 @@ internal sealed class ColumnMap
     public string? TimestampFormat { get; }
 }
 
-/// <summary>One parsed click-log row; its text fields are spans over the line, valid until the next read.</summary>
+/// <summary>
+/// One parsed click-log row; its text fields are spans over the line, valid until the next read. A typed source
+/// (Parquet) sets numbers and times as values instead of text (<see cref="SetNumber"/>), so they are not formatted
+/// only to be parsed back; the checks on them are the same.
+/// </summary>
 internal sealed class ClickLogRow
 {
+    private const byte Text = 0, Missing = 1, Number = 2, Time = 3;
     private int[] _starts = new int[64];
     private int[] _lengths = new int[64];
+    private byte[] _kinds = new byte[64];
+    private double[] _numbers = new double[64];
+    private long[] _times = new long[64];
     private string _line = string.Empty;
+    private char[] _chars = [];
+    private int _used;
+    private bool _typed;
 
     public ClickLogRow(ClickLogSchema schema)
     {
@@ -389,22 +488,102 @@ internal sealed class ClickLogRow
     /// <summary>The categorical value at a schema position (empty when missing).</summary>
     public ReadOnlySpan<char> Categorical(int index) => Field(CategoricalColumns[index]);
 
-    /// <summary>The raw text of a file column.</summary>
-    public ReadOnlySpan<char> Field(int column) => _line.AsSpan(_starts[column], _lengths[column]);
+    /// <summary>The raw text of a file column (empty for a value a typed source set as a number or time).</summary>
+    public ReadOnlySpan<char> Field(int column) => _typed
+        ? _chars.AsSpan(_starts[column], _lengths[column])
+        : _line.AsSpan(_starts[column], _lengths[column]);
+
+    /// <summary>A file column as a number, whether the source gave text or a value; NaN when missing or not a number.</summary>
+    public double NumberOrNaN(int column)
+    {
+        if (_typed && _kinds[column] != Text)
+        {
+            return _kinds[column] == Number ? _numbers[column] : double.NaN;
+        }
+
+        var text = Field(column);
+        return text.IsEmpty || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? double.NaN : v;
+    }
+
+    /// <summary>A file column as a time, whether the source gave text in <paramref name="format"/> or a value.</summary>
+    public DateTimeOffset? TimeOrNull(int column, string format)
+    {
+        if (_typed && _kinds[column] != Text)
+        {
+            return _kinds[column] == Time ? new DateTimeOffset(_times[column], TimeSpan.Zero) : null;
+        }
+
+        return TimestampFormat.TryParse(Field(column), format, out var t) ? t : null;
+    }
 
     /// <summary>Takes a record's text with the bounds of each field, as a record source found them.</summary>
     internal void SetFields(string text, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
     {
-        if (starts.Length > _starts.Length)
-        {
-            _starts = new int[starts.Length];
-            _lengths = new int[starts.Length];
-        }
-
+        Reserve(starts.Length);
+        _typed = false;
         _line = text;
         starts.CopyTo(_starts);
         lengths.CopyTo(_lengths);
         FieldCount = starts.Length;
+    }
+
+    /// <summary>Starts a record that a typed source fills field by field (<see cref="SetText"/>, <see cref="SetNumber"/>, ...).</summary>
+    internal void BeginFields(int count)
+    {
+        Reserve(count);
+        _typed = true;
+        FieldCount = count;
+        _used = 0;
+    }
+
+    /// <summary>Room for <paramref name="length"/> more characters of text; write them, then call <see cref="EndText"/>.</summary>
+    internal Span<char> TextBuffer(int length)
+    {
+        if (_chars.Length - _used < length)
+        {
+            Array.Resize(ref _chars, Math.Max(Math.Max(256, _chars.Length * 2), _used + length));
+        }
+
+        return _chars.AsSpan(_used);
+    }
+
+    /// <summary>Ends a text field whose <paramref name="written"/> characters went to <see cref="TextBuffer"/>.</summary>
+    internal void EndText(int column, int written)
+    {
+        _kinds[column] = Text;
+        _starts[column] = _used;
+        _lengths[column] = written;
+        _used += written;
+    }
+
+    /// <summary>Sets a field as text.</summary>
+    internal void SetText(int column, ReadOnlySpan<char> value)
+    {
+        value.CopyTo(TextBuffer(value.Length));
+        EndText(column, value.Length);
+    }
+
+    /// <summary>Sets a field as a number (any double: the parser rejects what it would reject as text).</summary>
+    internal void SetNumber(int column, double value)
+    {
+        _kinds[column] = Number;
+        _numbers[column] = value;
+        _lengths[column] = 0;
+    }
+
+    /// <summary>Sets a field as a UTC time, in ticks.</summary>
+    internal void SetTime(int column, long utcTicks)
+    {
+        _kinds[column] = Time;
+        _times[column] = utcTicks;
+        _lengths[column] = 0;
+    }
+
+    /// <summary>Sets a field as missing (a null).</summary>
+    internal void SetMissing(int column)
+    {
+        _kinds[column] = Missing;
+        _lengths[column] = 0;
     }
 
     /// <summary>Parses the fields a record source has set into the label, numerics and timestamp: the same for every format.</summary>
@@ -412,31 +591,64 @@ internal sealed class ClickLogRow
     {
         File = file;
         LineNumber = lineNumber;
-        var label = Field(map.Label).Trim();
-        if (label is "1" or "1.0" or "true")
+        if (_typed && _kinds[map.Label] is Number)
         {
-            Label = true;
-        }
-        else if (label is "0" or "0.0" or "false" or "-1")
-        {
-            Label = false;
+            var value = _numbers[map.Label];
+            if (value is 1)
+            {
+                Label = true;
+            }
+            else if (value is 0 or -1)
+            {
+                Label = false;
+            }
+            else
+            {
+                error = string.Create(CultureInfo.InvariantCulture, $"label '{map.Columns[map.Label]}' is '{value:R}', not 0 or 1");
+                return false;
+            }
         }
         else
         {
-            error = $"label '{map.Columns[map.Label]}' is '{label}', not 0 or 1";
-            return false;
+            var label = Field(map.Label).Trim();
+            if (label is "1" or "1.0" or "true")
+            {
+                Label = true;
+            }
+            else if (label is "0" or "0.0" or "false" or "-1")
+            {
+                Label = false;
+            }
+            else
+            {
+                error = $"label '{map.Columns[map.Label]}' is '{label}', not 0 or 1";
+                return false;
+            }
         }
 
         for (var i = 0; i < map.Numeric.Length; i++)
         {
-            var text = Field(map.Numeric[i]);
+            var column = map.Numeric[i];
+            if (_typed && _kinds[column] is Number)
+            {
+                Numeric[i] = _numbers[column];
+                if (!double.IsFinite(Numeric[i]))
+                {
+                    error = string.Create(CultureInfo.InvariantCulture, $"numeric field '{map.Columns[column]}' is '{Numeric[i]}', not a number");
+                    return false;
+                }
+
+                continue;
+            }
+
+            var text = Field(column);
             if (text.IsEmpty)
             {
                 Numeric[i] = double.NaN;
             }
             else if (!TryParseNumber(text, out Numeric[i]))
             {
-                error = $"numeric field '{map.Columns[map.Numeric[i]]}' is '{text}', not a number";
+                error = $"numeric field '{map.Columns[column]}' is '{text}', not a number";
                 return false;
             }
         }
@@ -445,21 +657,41 @@ internal sealed class ClickLogRow
         Timestamp = null;
         if (map.Timestamp >= 0)
         {
-            var text = Field(map.Timestamp);
-            if (!text.IsEmpty)
+            if (_typed && _kinds[map.Timestamp] is Time)
             {
-                if (!TimestampFormat.TryParse(text, map.TimestampFormat!, out var ts))
+                Timestamp = new DateTimeOffset(_times[map.Timestamp], TimeSpan.Zero);
+            }
+            else
+            {
+                var text = Field(map.Timestamp);
+                if (!text.IsEmpty)
                 {
-                    error = $"timestamp '{map.Columns[map.Timestamp]}' is '{text}', not in format '{map.TimestampFormat}'";
-                    return false;
-                }
+                    if (!TimestampFormat.TryParse(text, map.TimestampFormat!, out var ts))
+                    {
+                        error = $"timestamp '{map.Columns[map.Timestamp]}' is '{text}', not in format '{map.TimestampFormat}'";
+                        return false;
+                    }
 
-                Timestamp = ts;
+                    Timestamp = ts;
+                }
             }
         }
 
         error = null;
         return true;
+    }
+
+    private void Reserve(int count)
+    {
+        if (count > _starts.Length)
+        {
+            var size = Math.Max(count, _starts.Length * 2);
+            Array.Resize(ref _starts, size);
+            Array.Resize(ref _lengths, size);
+            Array.Resize(ref _kinds, size);
+            Array.Resize(ref _numbers, size);
+            Array.Resize(ref _times, size);
+        }
     }
 
     /// <summary>Parses a finite number; plain integers (most click-log counts) without the general parser, to the same value.</summary>
@@ -491,6 +723,7 @@ internal sealed class ClickLogRow
     /// <summary>Splits a delimited line into fields; returns how many it has.</summary>
     internal int Split(string line, char separator)
     {
+        _typed = false;
         _line = line;
         var count = 0;
         var start = 0;
@@ -500,8 +733,7 @@ internal sealed class ClickLogRow
             {
                 if (count == _starts.Length)
                 {
-                    Array.Resize(ref _starts, count * 2);
-                    Array.Resize(ref _lengths, count * 2);
+                    Reserve(count * 2);
                 }
 
                 var end = i;

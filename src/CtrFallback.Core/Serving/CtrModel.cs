@@ -143,8 +143,7 @@ internal sealed class CtrModel : IDisposable
         {
             for (var i = 0; i < numeric.Length; i++)
             {
-                var text = row.Field(numeric[i]);
-                values[i] = text.IsEmpty || !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? double.NaN : v;
+                values[i] = row.NumberOrNaN(numeric[i]);
             }
 
             for (var i = 0; i < categorical.Length; i++)
@@ -152,7 +151,7 @@ internal sealed class CtrModel : IDisposable
                 hashes[i] = Hasher.HashCategorical(i, row.Field(categorical[i]));
             }
 
-            DateTimeOffset? ts = timestamp >= 0 && TimestampFormat.TryParse(row.Field(timestamp), Schema.Timestamp!.Format, out var t) ? t : null;
+            var ts = timestamp >= 0 ? row.TimeOrNull(timestamp, Schema.Timestamp!.Format) : null;
             return Predict(values, hashes, ts);
         };
 

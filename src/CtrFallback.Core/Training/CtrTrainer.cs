@@ -56,9 +56,22 @@ internal sealed partial class CtrTrainer(
 
         // Folders, globs and partitions resolve to exact files, then the rolling window keeps the newest partitions.
         var inputs = ClickLogInputs.Resolve(files);
+        DateTimeOffset? newest = null, after = null;
         if (o.Window is { } window)
         {
-            inputs = ClickLogInputs.Window(inputs, ClickLogInputs.ParseWindow(window));
+            var span = ClickLogInputs.ParseWindow(window);
+            if (schema.Timestamp is not null && inputs.All(i => i.Partition is null))
+            {
+                // No partitions: the window is measured back from the newest timestamp in the data (a pass of its
+                // own), not from the clock, so a retrain of the same files keeps the same rows.
+                newest = ClickLogReader.NewestTimestamp(schema, [.. inputs.Select(i => i.Path)], cancellationToken)
+                    ?? throw new ClickLogFormatException($"Training:Window '{window}' is by the schema's timestamp '{schema.Timestamp.Field}', which no row has.");
+                after = newest - span;
+            }
+            else
+            {
+                inputs = ClickLogInputs.Window(inputs, span);
+            }
         }
 
         var paths = inputs.Select(i => i.Path).ToArray();
@@ -75,7 +88,7 @@ internal sealed partial class CtrTrainer(
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
-        using var reader = new ClickLogReader(schema, paths);
+        using var reader = new ClickLogReader(schema, paths, after: after);
         Func<ClickLogRow, float>? championScorer = null;
         if (champion is not null)
         {
@@ -159,6 +172,15 @@ internal sealed partial class CtrTrainer(
         parameters["holdoutFraction"] = o.HoldoutFraction.ToString(CultureInfo.InvariantCulture);
         parameters["negativeSampleRate"] = o.NegativeSampleRate.ToString(CultureInfo.InvariantCulture);
         parameters["data.window"] = o.Window ?? string.Empty;
+        parameters["data.window.by"] = o.Window is null ? string.Empty : after is null ? "partition" : "timestamp";
+        if (after is not null)
+        {
+            // Rows with a timestamp later than this, up to the newest timestamp of the data.
+            parameters["data.window.after"] = after.Value.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            parameters["data.window.newest"] = newest!.Value.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            parameters["data.window.outsideRows"] = reader.OutsideWindow.ToString(CultureInfo.InvariantCulture);
+        }
+
         parameters["data.files"] = string.Join(',', reader.Files);
         parameters["data.partitions"] = string.Join(',', inputs.Where(i => i.Partition is not null).Select(i => i.Partition!.Value.ToString(i.PartitionLength < TimeSpan.FromDays(1) ? "yyyy-MM-dd'T'HH" : "yyyy-MM-dd", CultureInfo.InvariantCulture)).Distinct());
         var fingerprint = reader.Fingerprint();

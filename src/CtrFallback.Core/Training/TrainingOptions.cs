@@ -132,6 +132,8 @@ public sealed class TrainingOptions
     /// <summary>
     /// Train on the most recent partitions only: a number of days or hours (<c>7d</c>, <c>36h</c>) counted back from the
     /// end of the newest Hive-style partition (<c>dt=YYYY-MM-DD</c>, optionally <c>hour=HH</c>) among the files given.
+    /// When no file is in a partition and the schema has a timestamp, the rows whose timestamp is later than the newest
+    /// timestamp of the data less the window (found by a reading pass of its own).
     /// </summary>
     /// <value>The default is <see langword="null"/>: every file given.</value>
     [RegularExpression(@"^\s*[1-9][0-9]*[dDhH]\s*$", ErrorMessage = "Training:Window must be a positive number of days or hours such as '7d' or '36h'.")]

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using CtrFallback.Data;
+
+namespace CtrFallback.Benchmarks;
+
+/// <summary>
+/// Times the click-log reader alone (read, decode, parse; no featurizing) over the same inputs the CLI takes, so the
+/// TSV and its Parquet conversion can be compared without the trainer's share: <c>read INPUT [INPUT...]</c>.
+/// </summary>
+internal static class ReadBench
+{
+    public static void Run(IReadOnlyList<string> inputs)
+    {
+        CtrFallback.Parquet.ParquetClickLogs.Register();
+        var clock = Stopwatch.StartNew();
+        double sum = 0;
+        long rows;
+        using (var reader = new ClickLogReader(ClickLogSchema.Criteo, inputs))
+        {
+            while (reader.Read())
+            {
+                var row = reader.Row;
+                sum += row.Numeric[0] is var v && double.IsNaN(v) ? 0 : v;
+                sum += row.Categorical(0).Length + (row.Label ? 1 : 0);
+            }
+
+            rows = reader.Rows;
+        }
+
+        Console.WriteLine($"{{\"rows\": {rows}, \"seconds\": {clock.Elapsed.TotalSeconds:F3}, \"check\": {sum}, \"gcMB\": {GC.GetTotalAllocatedBytes() / 1e6:F0}}}");
+    }
+}
+
+/// <summary>
+/// One format's record source alone on the calling thread (split or decode, then parse; no reader threads), CPU
+/// seconds per round, for finding where a format's reading time goes: <c>source FILE-OR-FOLDER [ROUNDS]</c>.
+/// </summary>
+internal static class SourceBench
+{
+    public static void Run(string input, int rounds)
+    {
+        CtrFallback.Parquet.ParquetClickLogs.Register();
+        var schema = ClickLogSchema.Criteo;
+        var files = ClickLogInputs.Resolve([input]).Select(i => i.Path).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            var row = new ClickLogRow(schema);
+            long rows = 0;
+            foreach (var path in files)
+            {
+                using var source = ClickLogRecordSource.IsParquet(path)
+                    ? ClickLogRecordSource.OpenParquet(path, schema)
+                    : new DelimitedRecordSource(File.OpenRead(path), schema);
+                var map = new ColumnMap(schema, source.Columns!);
+                while (source.TryReadFields(row, out var line, out var error))
+                {
+                    if (error is null && row.TryParse(map, path, line, out _))
+                    {
+                        rows++;
+                    }
+                }
+            }
+
+            Console.WriteLine($"round {round + 1}: {rows} rows, wall {clock.Elapsed.TotalSeconds:F3} s, cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F3} s");
+        }
+    }
+}
