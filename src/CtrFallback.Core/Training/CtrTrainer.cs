@@ -62,44 +62,56 @@ internal sealed partial class CtrTrainer(
         }
 
         var paths = inputs.Select(i => i.Path).ToArray();
-        IReadOnlyDictionary<string, string>? searched = null;
-        if (o.Features == FeatureSelection.Auto)
-        {
-            // The search reads the very files the run trains on.
-            (schema, searched) = SearchFeatures(schema, paths, family is not null, cancellationToken);
-            stages["search"] = clock.Elapsed;
-            LogStage(_logger, "search", clock.Elapsed.TotalSeconds, 0);
-            clock.Restart();
-        }
-
+        var input = schema;
+        var search = o.Features == FeatureSelection.Auto ? StartSearch(schema, family is not null) : null;
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
-        using var reader = new ClickLogReader(schema, paths);
-        Func<ClickLogRow, float>? championScorer = null;
-        if (champion is not null)
-        {
-            Func<ClickLogRow, float>? scorer = null;
-            championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
-        }
-
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
         Directory.CreateDirectory(temp);
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, collector is null ? null : collector.Add);
-        CheckMalformed(reader);
-        if (log.TrainingRows == 0 || log.HoldoutRows == 0)
+        var (reader, log) = Featurize(schema, paths, champion, null, temp, progress, search, collector, cancellationToken);
+        IReadOnlyDictionary<string, string>? searched = null;
+        try
         {
-            throw new ClickLogFormatException(
-                $"Too few rows to train and evaluate: {log.Rows:N0} well-formed rows gave {log.TrainingRows:N0} training and {log.HoldoutRows:N0} holdout rows.");
+            stages["load"] = clock.Elapsed;
+            LogStage(_logger, "load", clock.Elapsed.TotalSeconds, log.Rows);
+            if (search is not null)
+            {
+                // The search saw every row of the read above; it chooses from the training rows only, now that the
+                // holdout is known. A changed schema is featurized anew (same rows, so the same holdout).
+                clock.Restart();
+                (schema, searched) = CompleteSearch(search, log, cancellationToken);
+                stages["search"] = clock.Elapsed;
+                LogStage(_logger, "search", clock.Elapsed.TotalSeconds, log.TrainingRows);
+                if (schema.HashBits != input.HashBits || !schema.Crosses.SequenceEqual(input.Crosses))
+                {
+                    clock.Restart();
+                    var (first, firstReader) = (log, reader);
+                    using (firstReader)
+                    using (first)
+                    {
+                        (reader, log) = Featurize(schema, paths, champion, first, temp, progress, null, null, cancellationToken);
+                    }
+
+                    if (log.HoldoutRows != first.HoldoutRows)
+                    {
+                        throw new InvalidOperationException("The log changed while it was read twice (Training:Features = Auto): the two reads gave different holdouts.");
+                    }
+
+                    stages["refeaturize"] = clock.Elapsed;
+                    LogStage(_logger, "refeaturize", clock.Elapsed.TotalSeconds, log.Rows);
+                }
+            }
+        }
+        catch
+        {
+            log.Dispose();
+            reader.Dispose();
+            throw;
         }
 
-        if (log.TrainingPositives == 0 || log.TrainingPositives == log.TrainingRows)
-        {
-            throw new ClickLogFormatException($"The training rows have only one label value ({log.TrainingPositives:N0} clicks in {log.TrainingRows:N0} rows): nothing to learn.");
-        }
-
-        stages["load"] = clock.Elapsed;
-        LogStage(_logger, "load", clock.Elapsed.TotalSeconds, log.Rows);
+        using var readerScope = reader;
+        using var logScope = log;
         progress?.Report(log.Rows);
         featurize?.SetTag("ctrfallback.rows", log.Rows);
         featurize?.SetTag("ctrfallback.rows.malformed", reader.Malformed.Count);
@@ -296,10 +308,66 @@ internal sealed partial class CtrTrainer(
     }
 
     /// <summary>
-    /// Training:Features = Auto: the holdout is chosen exactly as the training run chooses it (the same featurized-log
-    /// split, with the input schema; the split depends on rows and timestamps only), and the search sees the other rows only.
+    /// Reads and featurizes the log once; the first read also shows each row to the feature search, and a second read
+    /// (a schema the search changed) copies the champion's scores from the first instead of scoring twice.
     /// </summary>
-    private (ClickLogSchema Schema, IReadOnlyDictionary<string, string> Parameters) SearchFeatures(ClickLogSchema schema, IReadOnlyList<string> files, bool rawFields, CancellationToken cancellationToken)
+    private (ClickLogReader Reader, FeaturizedLog Log) Featurize(
+        ClickLogSchema schema, string[] paths, CtrModel? champion, FeaturizedLog? previous, string temp, IProgress<long>? progress, IFeatureSearchRun? search, RawFieldCollector? collector, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var reader = new ClickLogReader(schema, paths);
+        try
+        {
+            Func<ClickLogRow, float>? championScorer = null;
+            if (previous is not null && champion is not null)
+            {
+                long row = 0;
+                championScorer = _ => previous.ChampionScore(row++);
+            }
+            else if (champion is not null)
+            {
+                Func<ClickLogRow, float>? scorer = null;
+                championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
+            }
+
+            RowObserver? observer = collector is null ? null : collector.Add;
+            if (search is not null)
+            {
+                long row = 0;
+                observer = (r, hashes) => search.Add(row++, r.Label, hashes);
+            }
+
+            var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer);
+            try
+            {
+                CheckMalformed(reader);
+                if (log.TrainingRows == 0 || log.HoldoutRows == 0)
+                {
+                    throw new ClickLogFormatException(
+                        $"Too few rows to train and evaluate: {log.Rows:N0} well-formed rows gave {log.TrainingRows:N0} training and {log.HoldoutRows:N0} holdout rows.");
+                }
+
+                if (log.TrainingPositives == 0 || log.TrainingPositives == log.TrainingRows)
+                {
+                    throw new ClickLogFormatException($"The training rows have only one label value ({log.TrainingPositives:N0} clicks in {log.TrainingRows:N0} rows): nothing to learn.");
+                }
+
+                return (reader, log);
+            }
+            catch
+            {
+                log.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    private IFeatureSearchRun StartSearch(ClickLogSchema schema, bool rawFields)
     {
         var o = options.Value;
         if (rawFields)
@@ -309,12 +377,17 @@ internal sealed partial class CtrTrainer(
 
         var search = featureSearch ?? throw new InvalidOperationException(
             "Training:Features = Auto needs a feature search: add the CtrFallback.Analysis package and call UseFeatureSearch() on the CtrFallback builder.");
+        return search.Start(schema);
+    }
+
+    /// <summary>
+    /// Training:Features = Auto: the holdout is the run's own (the featurized log's split), and the search sees the other
+    /// rows only; the collision estimate counts the hashed features the training rows use with the input schema.
+    /// </summary>
+    private static (ClickLogSchema Schema, IReadOnlyDictionary<string, string> Parameters) CompleteSearch(IFeatureSearchRun search, FeaturizedLog log, CancellationToken cancellationToken)
+    {
         using var activity = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.search");
-        var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
-        Directory.CreateDirectory(temp);
-        using var reader = new ClickLogReader(schema, files);
-        using var split = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, null, temp, _ => { }, cancellationToken, o.MaxInMemoryTrainingBytes, null);
-        var found = search.Search(schema, files, row => !split.IsHoldout(row), cancellationToken);
+        var found = search.Complete(row => !log.IsHoldout(row), log.DistinctTrainingFeatures(), cancellationToken);
         found.Schema.Validate("Training:Features = Auto");
         activity?.SetTag("ctrfallback.features.crosses", string.Join(',', found.Schema.Crosses));
         activity?.SetTag("ctrfallback.features.hashBits", found.Schema.HashBits);
