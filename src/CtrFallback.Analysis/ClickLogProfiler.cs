@@ -202,7 +202,7 @@ internal static class ClickLogProfiler
             $"Top values: exact counts unless a field passed {bound} distinct values; then its rarest values were pruned as the pass went (lossy counting), and a shown count may be low by at most the bound given with the field.",
             string.Create(CultureInfo.InvariantCulture, $"Univariate AUCs, quantile buckets, histograms and cross scores: a uniform reservoir sample of {sample.Count:N0} rows (seed {options.Seed}), split by a hash of the row number into a training part and a held-out part ({holdoutPercent}, {scorer.HoldoutCount:N0} rows). The split is random, not time-ordered: drift over time is not measured here."),
             $"In-sample AUC scores each sample row by its own value's CTR smoothed towards the base rate with {SignalScorer.PriorRows} prior rows, measured on the same rows: it flatters fields with many rare values. Held-out AUC and NE gain score the held-out rows with CTRs from the training part; NE gain is the log-loss reduction over the base rate as a share of the label's entropy (information gain).",
-            $"Cross candidates: for each pair of categorical fields, a logistic model on the two fields' target encodings (out-of-fold on the training part) is the additive baseline; the cross multiplies its odds by the value pair's observed/expected click ratio on the training part, smoothed with {SignalScorer.PriorClicks} expected clicks. Both are measured on the held-out part, so a high-cardinality pair cannot win by memorizing.",
+            $"Cross candidates: the additive baseline is one logistic model on every categorical field's target encoding (out-of-fold on the training part), with each value of the pair's two fields recalibrated by its observed/expected click ratio (so a pair is not credited with what the other fields or its own fields' values explain); the cross multiplies the baseline's odds by the value pair's observed/expected click ratio on the training part, smoothed with {SignalScorer.PriorClicks} expected clicks. Both are measured on the held-out part, so a high-cardinality pair cannot win by memorizing.",
         ];
 
         return new ClickLogAnalysis
@@ -257,7 +257,7 @@ internal static class ClickLogProfiler
         var signals = CategoricalSignals(scorer, sample.CategoricalCount, cancellationToken);
         var stages = new Dictionary<string, TimeSpan> { ["fields"] = clock.Elapsed };
         var start = clock.Elapsed;
-        var (candidates, skipped) = scorer.Crosses(schema, cancellationToken);
+        var (candidates, skipped) = scorer.Crosses(schema, cancellationToken, auc: false);
         stages["crosses"] = clock.Elapsed - start;
         return new ClickLogAnalysis
         {

@@ -188,7 +188,7 @@ internal sealed class SignalScorer
     }
 
     /// <summary>Scores every pair of categorical fields with a manageable number of values; says which fields were left out and why.</summary>
-    public (CrossCandidate[] Candidates, string[] Skipped) Crosses(ClickLogSchema schema, CancellationToken cancellationToken)
+    public (CrossCandidate[] Candidates, string[] Skipped) Crosses(ClickLogSchema schema, CancellationToken cancellationToken, bool auc = true)
     {
         var skipped = new List<string>();
         var eligible = new List<int>();
@@ -236,7 +236,7 @@ internal sealed class SignalScorer
             {
                 var (a, b) = pairs[p];
                 var (first, second) = (schema.Categorical[a], schema.Categorical[b]);
-                results[p] = ScorePair(a, b, buffers.Item1, buffers.Item2) with
+                results[p] = ScorePair(a, b, buffers.Item1, buffers.Item2, auc) with
                 {
                     First = first,
                     Second = second,
@@ -303,7 +303,7 @@ internal sealed class SignalScorer
     private float[]? _baseLogit;
     private double[][] _valueLogRatio = [];
 
-    private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed)
+    private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed, bool auc)
     {
         var ia = _ids[a];
         var ib = _ids[b];
@@ -347,23 +347,29 @@ internal sealed class SignalScorer
         }
 
         var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
-        var before = Evaluator.Evaluate(_holdoutLabels, additive).Metrics;
-        var after = Evaluator.Evaluate(_holdoutLabels, crossed).Metrics;
+        // AUCs sort the holdout twice per pair: training's search, which needs only the gains, leaves them out.
+        var (beforeAuc, afterAuc) = auc
+            ? (Evaluator.Evaluate(_holdoutLabels, additive).Metrics.Auc, Evaluator.Evaluate(_holdoutLabels, crossed).Metrics.Auc)
+            : (double.NaN, double.NaN);
 
         // Paired per-row log-loss differences give the gain's standard error: many pairs are scored, so the best of
         // them by chance alone can show a gain that is only noise.
-        double sum = 0, sumSquares = 0;
+        double sum = 0, sumSquares = 0, beforeLoss = 0;
         for (var k = 0; k < _holdoutLabels.Length; k++)
         {
-            var d = LogLoss(_holdoutLabels[k], additive[k]) - LogLoss(_holdoutLabels[k], crossed[k]);
+            var l = LogLoss(_holdoutLabels[k], additive[k]);
+            var d = l - LogLoss(_holdoutLabels[k], crossed[k]);
+            beforeLoss += l;
             sum += d;
             sumSquares += d * d;
         }
 
         var n = (double)_holdoutLabels.Length;
+        var beforeNe = beforeLoss / n / _holdoutEntropy;
+        var afterNe = (beforeLoss - sum) / n / _holdoutEntropy;
         var variance = Math.Max(0, (sumSquares / n) - ((sum / n) * (sum / n)));
         var standardError = Math.Sqrt(variance / n) / _holdoutEntropy;
-        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false)
+        return new CrossCandidate(string.Empty, string.Empty, cells, beforeNe, afterNe, beforeAuc, afterAuc, false)
         {
             NeGainStandardError = standardError,
         };
