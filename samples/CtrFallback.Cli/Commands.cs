@@ -39,7 +39,7 @@ internal static class Commands
             [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
              Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
-             Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni; default 0.05, 'off' for --min-z alone)."),
+             Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni; default 0.05: 3.34 for 120 pairs, 'off' for --min-z alone)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
              Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 64).")]);
         Add(root, "report", "Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.", ReportCommand.RunAsync,

@@ -16,7 +16,7 @@ public sealed record SchemaSuggestionOptions
     /// normal quantile 1 − rate / candidates when that is above <see cref="MinZ"/> (Bonferroni), since the best of many
     /// noise pairs reaches a z a single test would call significant. <see langword="null"/> leaves <see cref="MinZ"/> alone.
     /// </summary>
-    /// <value>The default is 0.05: with 170 pairs scored the bar is z 3.44.</value>
+    /// <value>The default is 0.05: with 120 pairs scored (the Criteo preset's 16 crossable fields) the bar is z 3.34.</value>
     public double? FalseCrossRate { get; init; } = 0.05;
 
     /// <summary>The hash space is the smallest whose expected share of colliding features is at most this.</summary>

@@ -71,6 +71,7 @@ internal sealed partial class CtrTrainer(
         Directory.CreateDirectory(temp);
         var (reader, log) = Featurize(schema, paths, champion, null, temp, progress, search, collector, cancellationToken);
         IReadOnlyDictionary<string, string>? searched = null;
+        FeaturizedLog? inputLog = null;
         try
         {
             stages["load"] = clock.Elapsed;
@@ -85,10 +86,11 @@ internal sealed partial class CtrTrainer(
                 LogStage(_logger, "search", clock.Elapsed.TotalSeconds, log.TrainingRows);
                 if (schema.HashBits != input.HashBits || !schema.Crosses.SequenceEqual(input.Crosses))
                 {
+                    // The input schema's log stays for the comparison fit beside the training.
                     clock.Restart();
                     var (first, firstReader) = (log, reader);
+                    inputLog = first;
                     using (firstReader)
-                    using (first)
                     {
                         (reader, log) = Featurize(schema, paths, champion, first, temp, progress, null, null, cancellationToken);
                     }
@@ -107,11 +109,13 @@ internal sealed partial class CtrTrainer(
         {
             log.Dispose();
             reader.Dispose();
+            inputLog?.Dispose();
             throw;
         }
 
         using var readerScope = reader;
         using var logScope = log;
+        using var inputLogScope = inputLog;
         progress?.Report(log.Rows);
         featurize?.SetTag("ctrfallback.rows", log.Rows);
         featurize?.SetTag("ctrfallback.rows.malformed", reader.Malformed.Count);
@@ -130,9 +134,28 @@ internal sealed partial class CtrTrainer(
         {
             (parameters, savedModel, probabilities, rawFields) = TrainRawFields(ml, family, collector!, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
         }
-        else
+        else if (inputLog is null)
         {
             (parameters, savedModel, probabilities) = TrainHashed(ml, o, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
+        }
+        else
+        {
+            // The fit is one thread: the comparison of the input schema with the chosen one runs beside it.
+            (parameters, savedModel, probabilities) = (null!, null!, null!);
+            string comparison = string.Empty;
+            try
+            {
+                Parallel.Invoke(
+                    () => (parameters, savedModel, probabilities) = TrainHashed(ml, o, log, trainingRows, holdoutRows, stages, clock, cancellationToken),
+                    () => comparison = CompareWithInputSchema(inputLog, log, trainingRows, holdoutRows, cancellationToken));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                throw;
+            }
+
+            searched = new Dictionary<string, string>(searched!) { ["features.inputSchemaHoldout"] = comparison };
         }
 
         var trainedRows = trainingRows.LongLength;
@@ -151,7 +174,10 @@ internal sealed partial class CtrTrainer(
         var (labels, championScores) = log.HoldoutLabels();
         var evaluation = Evaluator.Evaluate(labels, probabilities);
         var championEvaluation = champion is null ? null : Evaluator.Evaluate(labels, championScores);
-        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription);
+        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription) with
+        {
+            Features = searched ?? new Dictionary<string, string>(),
+        };
         stages["evaluate"] = clock.Elapsed;
         LogStage(_logger, "evaluate", clock.Elapsed.TotalSeconds, log.HoldoutRows);
         evaluate?.SetTag("ctrfallback.rows", log.HoldoutRows);
@@ -366,6 +392,47 @@ internal sealed partial class CtrTrainer(
             throw;
         }
     }
+
+    /// <summary>
+    /// The holdout AUC and NE of the input schema's features beside the chosen ones: the same SDCA settings on the same
+    /// evenly spread training rows (at most <see cref="ComparisonRows"/>) of each featurized log, scored on the full holdout.
+    /// </summary>
+    private string CompareWithInputSchema(FeaturizedLog input, FeaturizedLog chosen, int[] trainingRows, int[] holdoutRows, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var stride = Math.Max(1, trainingRows.Length / ComparisonRows);
+        var rows = Enumerable.Range(0, trainingRows.Length / stride).Select(k => trainingRows[k * stride]).ToArray();
+        var (labels, _) = chosen.HoldoutLabels();
+        return string.Create(CultureInfo.InvariantCulture, $"input schema {Fit(input)}; chosen {Fit(chosen)} (SDCA on the same {rows.Length} training rows, full holdout)");
+
+        string Fit(FeaturizedLog log)
+        {
+            var ml = new MLContext(o.Seed);
+            var (estimator, _) = CreateTrainer(ml, o, (float)(10.0 / rows.Length));
+            ITransformer model;
+            try
+            {
+                model = estimator.Fit(new FeaturizedLogView(log, rows, cancellationToken));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("Training was cancelled.", cancellationToken);
+            }
+
+            var linear = LinearModel.From(model) ?? throw new InvalidOperationException("The linear trainer did not give a linear model.");
+            var p = linear.Probabilities(log, holdoutRows, cancellationToken);
+            for (var i = 0; i < p.Length; i++)
+            {
+                p[i] = CtrModel.CorrectForNegativeSampling(p[i], o.NegativeSampleRate);
+            }
+
+            var m = Evaluator.Evaluate(labels, p).Metrics;
+            return string.Create(CultureInfo.InvariantCulture, $"AUC {m.Auc:0.0000}, NE {m.NormalizedEntropy:0.0000}");
+        }
+    }
+
+    /// <summary>Training rows of the input-versus-chosen comparison fit: enough to rank two schemas, a small share of a large log's fit.</summary>
+    private const int ComparisonRows = 50_000;
 
     private IFeatureSearchRun StartSearch(ClickLogSchema schema, bool rawFields)
     {
