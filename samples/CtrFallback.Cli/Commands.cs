@@ -41,7 +41,7 @@ internal static class Commands
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
              Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni; default 0.05: 3.34 for 120 pairs, 'off' for --min-z alone)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
-             Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 64).")]);
+             Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 16: 2^22 weights).")]);
         Add(root, "report", "Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.", ReportCommand.RunAsync,
             [Value("--version", "The version (required)."), Value("--out", "The HTML file to write (required)."), .. Store()]);
         Add(root, "bench", "Train a small model (or load one from a store) and measure in-process featurize+predict: p50/p99 latency, bytes per call, throughput.", BenchCommand.RunAsync,
