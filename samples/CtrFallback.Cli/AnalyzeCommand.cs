@@ -17,6 +17,14 @@ internal static class AnalyzeCommand
         suggestion = suggestion with
         {
             MinZ = args.Double("--min-z") ?? suggestion.MinZ,
+            FalseCrossRate = args.String("--false-cross-rate") switch
+            {
+                null => suggestion.FalseCrossRate,
+                "off" => null,
+                var rate => double.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is > 0 and < 1
+                    ? r
+                    : throw new UsageException($"--false-cross-rate must be between 0 and 1, or off; got '{rate}'"),
+            },
             MaxCollidingShare = args.Double("--max-colliding-share") ?? suggestion.MaxCollidingShare,
             MemoryBudgetBytes = args.Long("--memory-budget-mb") is { } mb ? mb << 20 : suggestion.MemoryBudgetBytes,
         };
@@ -67,7 +75,7 @@ internal static class AnalyzeCommand
             var suggested = ClickLogAnalyzer.SuggestSchema(analysis, suggestion);
             await File.WriteAllTextAsync(suggestPath, suggested.ToJson(), cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {suggestPath}: {suggested.AddedCrosses.Count} cross(es) added with z >= {suggestion.MinZ:0.##} ({string.Join(", ", suggested.AddedCrosses.Select(c => $"{c.First}x{c.Second} z {c.Z:0.0}"))}); hash bits {suggested.Schema.HashBits} (expected colliding share {suggested.CollidingShare:P1} of {suggested.DistinctFeatures:N0} features)"));
+                $"wrote {suggestPath}: {suggested.AddedCrosses.Count} cross(es) added with z >= {suggested.RequiredZ:0.##} ({suggested.CandidatesTested} candidates scored; {string.Join(", ", suggested.AddedCrosses.Select(c => $"{c.First}x{c.Second} z {c.Z:0.0}"))}); hash bits {suggested.Schema.HashBits} (expected colliding share {suggested.CollidingShare:P1} of {suggested.DistinctFeatures:N0} features)"));
         }
 
         return 0;

@@ -23,7 +23,8 @@ internal static class Commands
             Value("--seed", "Random seed."),
             Value("--ctr", "Target click rate (default 0.2)."),
             Flag("--learnable", "Only fields the log shows drive the truth (a model can reach it)."),
-            Value("--crosses", "Crosses planted in the truth instead of the preset's, e.g. C2:C17,C5:C22."));
+            Value("--crosses", "Crosses planted in the truth instead of the preset's, e.g. C2:C17,C5:C22."),
+            Value("--truth", "Also write the hidden truth's click probability of each row, one a line (the AUC ceiling of any model)."));
         Add(root, "train", "The training batch: read, featurize, train, evaluate on the most recent rows, gate against the champion on the same holdout, register; on a pass move 'champion' and trigger a rollout. One training thread gives the same model from the same log every time.", TrainCommand.RunAsync,
             [Value("--data", "Click logs, comma-separated, in time order: files, folders or globs (** too); Hive partitions dt=YYYY-MM-DD[/hour=HH] are read in partition order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
         Add(root, "models", "List versions with metrics, gate results and aliases.", ModelCommands.ModelsAsync,
@@ -40,8 +41,9 @@ internal static class Commands
             [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--window", "Analyze the newest partitions only, as train --window does (7d, 36h)."), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
              Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
+             Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni; default 0.05: 3.34 for 120 pairs, 'off' for --min-z alone)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
-             Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 64).")]);
+             Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 16: 2^22 weights).")]);
         Add(root, "report", "Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.", ReportCommand.RunAsync,
             [Value("--version", "The version (required)."), Value("--out", "The HTML file to write (required)."), .. Store()]);
         Add(root, "bench", "Train a small model (or load one from a store) and measure in-process featurize+predict: p50/p99 latency, bytes per call, throughput.", BenchCommand.RunAsync,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using CtrFallback.Data;
 
 namespace CtrFallback.Cli;
@@ -18,12 +19,13 @@ internal static class GenerateCommand
             Learnable = args.Flag("--learnable"),
             Crosses = args.String("--crosses") is { } crosses ? ParseCrosses(crosses) : null,
         };
+        var truth = args.String("--truth");
         args.EnsureAllUsed();
         var clock = Stopwatch.StartNew();
         long written, clicks;
         try
         {
-            (written, clicks) = SyntheticClickLog.Write(output, options);
+            (written, clicks) = truth is null ? SyntheticClickLog.Write(output, options) : WriteWithTruth(output, truth, options);
         }
         catch (ArgumentException ex) when (options.Crosses is not null)
         {
@@ -33,6 +35,25 @@ internal static class GenerateCommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {written:N0} rows to {output} in {clock.Elapsed.TotalSeconds:F1} s; click rate {(double)clicks / Math.Max(1, written):F4}"));
         return Task.FromResult(0);
+    }
+
+    /// <summary>The log and, line for line, the truth's click probabilities: what a bench scores on the training's holdout as the ceiling.</summary>
+    private static (long Rows, long Clicks) WriteWithTruth(string output, string truth, SyntheticClickLogOptions options)
+    {
+        using var log = new StreamWriter(output, append: false, new UTF8Encoding(false), 1 << 16);
+        using var probabilities = new StreamWriter(truth, append: false, new UTF8Encoding(false), 1 << 16);
+        long rows = 0, clicks = 0;
+        foreach (var impression in SyntheticClickLog.Generate(options))
+        {
+            log.Write(impression.Line);
+            log.Write('\n');
+            probabilities.Write(impression.TruthProbability.ToString("R", CultureInfo.InvariantCulture));
+            probabilities.Write('\n');
+            rows++;
+            clicks += impression.Label ? 1 : 0;
+        }
+
+        return (rows, clicks);
     }
 
     /// <summary>Parses <c>C2:C17,C5:C22</c>; the generator checks the field names.</summary>

@@ -10,6 +10,9 @@ var ctr = builder.Services.AddCtrFallback(section);
 // CtrFallback:Training:Trainer = LightGbm trains trees; the champion it is gated against may be either kind.
 ctr.UseLightGbmTrainer(section.GetSection("LightGbm"));
 
+// CtrFallback:Training:Features = Auto chooses crosses and hash bits from each batch's training rows (the analysis's search).
+ctr.UseFeatureSearch();
+
 // CtrFallback:Worker:Data may name Parquet partitions as well as TSV, CSV and JSON lines.
 ctr.UseParquetClickLogs();
 if (string.Equals(section["Store:Kind"], "mlflow", StringComparison.OrdinalIgnoreCase))

@@ -8,30 +8,102 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace CtrFallback.Analysis
 {
     /// <summary>
-    /// Training's feature search (<c>Training:Features = Auto</c>): the analysis's cross scores and hash-width rule, on
-    /// the training rows only, the very code behind <c>ctrfallback analyze --suggest-schema</c>.
+    /// Training's feature search (<c>Training:Features = Auto</c>): the analysis's cross scores and hash-width rule, the
+    /// very code behind <c>ctrfallback analyze --suggest-schema</c>, on a uniform sample of the training rows that the
+    /// training's own read of the log fills (no read of its own).
     /// </summary>
     internal sealed class AnalysisFeatureSearch : IFeatureSearch
     {
-        public FeatureSearchResult Search(ClickLogSchema schema, IReadOnlyList<string> files, Func<long, bool> isTrainingRow, CancellationToken cancellationToken)
+        public IFeatureSearchRun Start(ClickLogSchema schema)
         {
             ArgumentNullException.ThrowIfNull(schema);
-            ArgumentNullException.ThrowIfNull(files);
-            ArgumentNullException.ThrowIfNull(isTrainingRow);
-            var analysis = ClickLogProfiler.Analyze(schema, files, new ClickLogAnalysisOptions(), cancellationToken, isTrainingRow);
-            var suggestion = SchemaSuggestion.Create(analysis, new SchemaSuggestionOptions());
-            var parameters = new Dictionary<string, string>
+            return new Run(schema, new ClickLogAnalysisOptions(), new SchemaSuggestionOptions());
+        }
+
+        /// <summary>Fills a reservoir sample over every row, keyed by row number; completing drops the holdout's rows from it.</summary>
+        internal sealed class Run : IFeatureSearchRun
+        {
+            private readonly ClickLogSchema _schema;
+            private readonly ClickLogAnalysisOptions _options;
+            private readonly SchemaSuggestionOptions _suggestion;
+            private readonly SampleRows _sample;
+            private readonly uint[] _missing;
+            private readonly uint[] _keys;
+            private readonly Random _random;
+            private long _rows;
+
+            public Run(ClickLogSchema schema, ClickLogAnalysisOptions options, SchemaSuggestionOptions suggestion)
             {
-                ["features.inputCrosses"] = string.Join(',', schema.Crosses),
-                ["features.inputHashBits"] = schema.HashBits.ToString(CultureInfo.InvariantCulture),
-                ["features.addedCrosses"] = string.Join("; ", suggestion.AddedCrosses.Select(c =>
-                    string.Create(CultureInfo.InvariantCulture, $"{c.First}x{c.Second} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0})"))),
-                ["features.minZ"] = suggestion.Options.MinZ.ToString(CultureInfo.InvariantCulture),
-                ["features.hashBits"] = string.Create(CultureInfo.InvariantCulture,
-                    $"{suggestion.Schema.HashBits} (expected colliding share {suggestion.CollidingShare:0.000} of {suggestion.DistinctFeatures} features; target {suggestion.Options.MaxCollidingShare}, budget {suggestion.Options.MemoryBudgetBytes} bytes)"),
-                ["features.searchRows"] = string.Create(CultureInfo.InvariantCulture, $"{analysis.Rows} training rows read, {analysis.SampleRows} sampled, {analysis.HoldoutRows} of them held out inside the search"),
-            };
-            return new FeatureSearchResult(suggestion.Schema, parameters);
+                _schema = schema;
+                _options = options;
+                _suggestion = suggestion;
+                _sample = new SampleRows(options.SampleRows, schema.Categorical.Count, 0);
+                _keys = new uint[schema.Categorical.Count];
+                _random = new Random(options.Seed);
+
+                // The featurizer hashes an empty value to a per-field token; the sample keys it as the analysis does.
+                var hasher = new Features.FeatureHasher(schema.ToFeatureSchema());
+                _missing = Enumerable.Range(0, schema.Categorical.Count).Select(c => hasher.HashCategorical(c, [])).ToArray();
+            }
+
+            public void Add(long row, bool label, ReadOnlySpan<uint> categoricalHashes)
+            {
+                // Reservoir sampling (Vitter's algorithm R), as the analysis's pass: the same rows give the same sample.
+                var slot = _rows < _sample.Capacity ? _rows : _random.NextInt64(_rows + 1);
+                _rows++;
+                if (slot >= _sample.Capacity)
+                {
+                    return;
+                }
+
+                for (var c = 0; c < _keys.Length; c++)
+                {
+                    var hash = categoricalHashes[c];
+                    _keys[c] = hash == _missing[c] ? ClickLogProfiler.MissingKey : hash == ClickLogProfiler.MissingKey ? 1 : hash;
+                }
+
+                _sample.Set((int)slot, row, label, _keys, []);
+            }
+
+            public FeatureSearchResult Complete(Func<long, bool> isTrainingRow, long trainingFeatures, CancellationToken cancellationToken)
+            {
+                ArgumentNullException.ThrowIfNull(isTrainingRow);
+                var filled = (int)Math.Min(_rows, _sample.Capacity);
+                var kept = Enumerable.Range(0, filled).Where(i => isTrainingRow(_sample.RowNumbers[i])).ToArray();
+                var training = new SampleRows(Math.Max(1, kept.Length), _sample.CategoricalCount, 0) { Count = kept.Length };
+                var keys = new uint[_sample.CategoricalCount];
+                for (var k = 0; k < kept.Length; k++)
+                {
+                    _sample.Keys.AsSpan(kept[k] * _sample.CategoricalCount, _sample.CategoricalCount).CopyTo(keys);
+                    training.Set(k, _sample.RowNumbers[kept[k]], _sample.Labels[kept[k]], keys, []);
+                }
+
+                long trainingRows = 0;
+                for (long row = 0; row < _rows; row++)
+                {
+                    trainingRows += isTrainingRow(row) ? 1 : 0;
+                }
+
+                var analysis = ClickLogProfiler.AnalyzeSample(_schema, training, trainingRows, trainingFeatures, _options, cancellationToken);
+                var suggestion = SchemaSuggestion.Create(analysis, _suggestion);
+                var parameters = new Dictionary<string, string>
+                {
+                    ["features.inputCrosses"] = string.Join(',', _schema.Crosses),
+                    ["features.inputHashBits"] = _schema.HashBits.ToString(CultureInfo.InvariantCulture),
+                    ["features.addedCrosses"] = string.Join("; ", suggestion.AddedCrosses.Select(c =>
+                        string.Create(CultureInfo.InvariantCulture, $"{c.First}x{c.Second} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0})"))),
+                    ["features.minZ"] = suggestion.Options.MinZ.ToString(CultureInfo.InvariantCulture),
+                    ["features.requiredZ"] = string.Create(CultureInfo.InvariantCulture,
+                        $"{suggestion.RequiredZ:0.00} ({suggestion.CandidatesTested} candidates scored, false-cross rate {suggestion.Options.FalseCrossRate?.ToString(CultureInfo.InvariantCulture) ?? "off"})"),
+                    ["features.bestRejected"] = string.Join("; ", analysis.CrossCandidates.Where(c => !c.InSchema && !suggestion.AddedCrosses.Contains(c)).Take(3).Select(c =>
+                        string.Create(CultureInfo.InvariantCulture, $"{c.First}x{c.Second} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0})"))),
+                    ["features.hashBits"] = string.Create(CultureInfo.InvariantCulture,
+                        $"{suggestion.Schema.HashBits} (expected colliding share {suggestion.CollidingShare:0.000} of {suggestion.DistinctFeatures} features; target {suggestion.Options.MaxCollidingShare}, budget {suggestion.Options.MemoryBudgetBytes} bytes)"),
+                    ["features.searchRows"] = string.Create(CultureInfo.InvariantCulture, $"{analysis.Rows} training rows read, {analysis.SampleRows} sampled, {analysis.HoldoutRows} of them held out inside the search"),
+                    ["features.searchSeconds"] = string.Join(", ", analysis.Stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value.TotalSeconds:0.00}"))),
+                };
+                return new FeatureSearchResult(suggestion.Schema, parameters);
+            }
         }
     }
 }

@@ -153,10 +153,11 @@ internal static class ClickLogProfiler
             });
         }
 
+        var signals = CategoricalSignals(scorer, categorical, cancellationToken);
         for (var c = 0; c < categorical; c++)
         {
             var f = numeric + c;
-            var signal = scorer.Categorical(c);
+            var signal = signals[c];
             result.Add(Field(schema.Categorical[c], FieldKind.Categorical, f) with
             {
                 TopValues = counters[f].Top(options.TopValues).Select(t => Stats.Value(t.Text, t.Rows, t.Clicks)).ToArray(),
@@ -201,7 +202,7 @@ internal static class ClickLogProfiler
             $"Top values: exact counts unless a field passed {bound} distinct values; then its rarest values were pruned as the pass went (lossy counting), and a shown count may be low by at most the bound given with the field.",
             string.Create(CultureInfo.InvariantCulture, $"Univariate AUCs, quantile buckets, histograms and cross scores: a uniform reservoir sample of {sample.Count:N0} rows (seed {options.Seed}), split by a hash of the row number into a training part and a held-out part ({holdoutPercent}, {scorer.HoldoutCount:N0} rows). The split is random, not time-ordered: drift over time is not measured here."),
             $"In-sample AUC scores each sample row by its own value's CTR smoothed towards the base rate with {SignalScorer.PriorRows} prior rows, measured on the same rows: it flatters fields with many rare values. Held-out AUC and NE gain score the held-out rows with CTRs from the training part; NE gain is the log-loss reduction over the base rate as a share of the label's entropy (information gain).",
-            $"Cross candidates: for each pair of categorical fields, a logistic model on the two fields' target encodings (out-of-fold on the training part) is the additive baseline; the cross multiplies its odds by the value pair's observed/expected click ratio on the training part, smoothed with {SignalScorer.PriorClicks} expected clicks. Both are measured on the held-out part, so a high-cardinality pair cannot win by memorizing.",
+            $"Cross candidates: the additive baseline is one logistic model on every categorical field's target encoding (out-of-fold on the training part), with each value of the pair's two fields recalibrated by its observed/expected click ratio (so a pair is not credited with what the other fields or its own fields' values explain); the cross multiplies the baseline's odds by the value pair's observed/expected click ratio on the training part, smoothed with {SignalScorer.PriorClicks} expected clicks. Both are measured on the held-out part, so a high-cardinality pair cannot win by memorizing.",
         ];
 
         return new ClickLogAnalysis
@@ -237,6 +238,60 @@ internal static class ClickLogProfiler
                 DistinctIsExact = exact,
             };
         }
+    }
+
+    /// <summary>
+    /// The analysis training's feature search needs, from a sample of the training rows alone: the categorical fields'
+    /// signal and the cross scores. Cardinalities are the sample's (a lower bound; they only cap a cross's cell estimate);
+    /// the collision estimate takes the distinct features counted by the caller on every training row.
+    /// </summary>
+    public static ClickLogAnalysis AnalyzeSample(ClickLogSchema schema, SampleRows sample, long rows, long distinctFeatures, ClickLogAnalysisOptions options, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        if (sample.Count < 2)
+        {
+            throw new ClickLogFormatException($"Too few training rows to search features on: {sample.Count} in the sample.");
+        }
+
+        var scorer = new SignalScorer(sample, options);
+        var signals = CategoricalSignals(scorer, sample.CategoricalCount, cancellationToken);
+        var stages = new Dictionary<string, TimeSpan> { ["fields"] = clock.Elapsed };
+        var start = clock.Elapsed;
+        var (candidates, skipped) = scorer.Crosses(schema, cancellationToken, auc: false);
+        stages["crosses"] = clock.Elapsed - start;
+        return new ClickLogAnalysis
+        {
+            Files = [],
+            Schema = schema,
+            Rows = rows,
+            Clicks = sample.Labels.AsSpan(0, sample.Count).Count(true),
+            SampleRows = sample.Count,
+            HoldoutRows = scorer.HoldoutCount,
+            Method = [string.Create(CultureInfo.InvariantCulture, $"Training's feature search: a uniform sample of {sample.Count:N0} of the {rows:N0} training rows (seed {options.Seed}), scored as the analysis scores its sample; the holdout the gate judges is not in it.")],
+            Fields = schema.Categorical.Select((name, c) => new FieldAnalysis
+            {
+                Name = name,
+                Kind = FieldKind.Categorical,
+                Distinct = signals[c].SampleDistinct,
+                InSampleAuc = signals[c].InSampleAuc,
+                HeldOutAuc = signals[c].HeldOutAuc,
+                HeldOutNeGain = signals[c].NeGain,
+                SampleDistinct = signals[c].SampleDistinct,
+            }).ToArray(),
+            CrossCandidates = candidates,
+            CrossSkipped = skipped,
+            Hashing = Collisions(schema.HashBits, distinctFeatures),
+            Elapsed = clock.Elapsed,
+            Stages = stages,
+        };
+    }
+
+    /// <summary>Each categorical field's signal and encodings, fields in parallel (each writes only its own slots, so the result does not depend on thread timing).</summary>
+    private static FieldSignal[] CategoricalSignals(SignalScorer scorer, int categorical, CancellationToken cancellationToken)
+    {
+        var signals = new FieldSignal[categorical];
+        Parallel.For(0, categorical, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, c => signals[c] = scorer.Categorical(c));
+        return signals;
     }
 
     /// <summary>Expected share of D distinct features that share a slot of 2^b with at least one other: 1 − (1 − 2^−b)^(D−1).</summary>

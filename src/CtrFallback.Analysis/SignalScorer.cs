@@ -188,7 +188,7 @@ internal sealed class SignalScorer
     }
 
     /// <summary>Scores every pair of categorical fields with a manageable number of values; says which fields were left out and why.</summary>
-    public (CrossCandidate[] Candidates, string[] Skipped) Crosses(ClickLogSchema schema, CancellationToken cancellationToken)
+    public (CrossCandidate[] Candidates, string[] Skipped) Crosses(ClickLogSchema schema, CancellationToken cancellationToken, bool auc = true)
     {
         var skipped = new List<string>();
         var eligible = new List<int>();
@@ -226,6 +226,7 @@ internal sealed class SignalScorer
 
         var inSchema = schema.Crosses.Select(c => (c.First, c.Second)).ToHashSet();
         var results = new CrossCandidate[pairs.Count];
+        FitBaseline();
         Parallel.For(
             0,
             pairs.Count,
@@ -235,7 +236,7 @@ internal sealed class SignalScorer
             {
                 var (a, b) = pairs[p];
                 var (first, second) = (schema.Categorical[a], schema.Categorical[b]);
-                results[p] = ScorePair(a, b, buffers.Item1, buffers.Item2) with
+                results[p] = ScorePair(a, b, buffers.Item1, buffers.Item2, auc) with
                 {
                     First = first,
                     Second = second,
@@ -249,15 +250,68 @@ internal sealed class SignalScorer
         return (ranked, [.. skipped]);
     }
 
-    private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed)
+    /// <summary>
+    /// The additive baseline every pair is judged against: a logistic model of the label on every categorical field's
+    /// encoding at once, fitted on (a subset of) the training part. A two-field baseline would credit a pair with what
+    /// the other fields explain (logistic models do not collapse over omitted fields), and a large sample makes that
+    /// bias significant for pairs that interact in no way.
+    /// </summary>
+    private void FitBaseline()
     {
-        var ea = _encodings[a];
-        var eb = _encodings[b];
+        if (_baseLogit is not null)
+        {
+            return;
+        }
+
+        var fields = Enumerable.Range(0, _encodings.Length).Where(f => _encodings[f] is not null).ToArray();
+        var w = FitLogistic(fields);
+        var n = _sample.Count;
+        var logits = new float[n];
+        var p = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var logit = w[0];
+            for (var k = 0; k < fields.Length; k++)
+            {
+                logit += w[k + 1] * _encodings[fields[k]][i];
+            }
+
+            logits[i] = (float)logit;
+            p[i] = Stats.Sigmoid(logit);
+        }
+
+        // One weight per field cannot fit every value's effect (an encoding is the value's marginal CTR, not its
+        // effect): each field's values are recalibrated against the baseline, so a pair is credited only with what its
+        // cells add beyond both of its fields' own values.
+        _valueLogRatio = new double[_encodings.Length][];
+        foreach (var f in fields)
+        {
+            var expected = new double[_idCount[f]];
+            var clicks = new int[_idCount[f]];
+            foreach (var i in _trainRows)
+            {
+                expected[_ids[f][i]] += p[i];
+                clicks[_ids[f][i]] += _sample.Labels[i] ? 1 : 0;
+            }
+
+            _valueLogRatio[f] = expected.Select((e, id) => Math.Log((clicks[id] + PriorClicks) / (e + PriorClicks))).ToArray();
+        }
+
+        _baseLogit = logits;
+    }
+
+    private float[]? _baseLogit;
+    private double[][] _valueLogRatio = [];
+
+    private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed, bool auc)
+    {
         var ia = _ids[a];
         var ib = _ids[b];
         var nb = _idCount[b];
         var labels = _sample.Labels;
-        var (w0, wa, wb) = FitLogistic(ea, eb);
+        var baseLogit = _baseLogit!;
+        var ra = _valueLogRatio[a];
+        var rb = _valueLogRatio[b];
 
         // Expected clicks under the additive model and observed clicks, per value pair, on the training part.
         var dense = (long)_idCount[a] * nb <= MaxDenseCells;
@@ -266,7 +320,7 @@ internal sealed class SignalScorer
         var sparse = dense ? null : new Dictionary<long, (double Expected, int Clicks)>();
         foreach (var i in _trainRows)
         {
-            var p = Stats.Sigmoid(w0 + (wa * ea[i]) + (wb * eb[i]));
+            var p = Stats.Sigmoid(baseLogit[i] + ra[ia[i]] + rb[ib[i]]);
             var click = labels[i] ? 1 : 0;
             var cell = ((long)ia[i] * nb) + ib[i];
             if (dense)
@@ -285,7 +339,7 @@ internal sealed class SignalScorer
         for (var k = 0; k < _holdoutRows.Length; k++)
         {
             var i = _holdoutRows[k];
-            var logit = w0 + (wa * ea[i]) + (wb * eb[i]);
+            var logit = baseLogit[i] + ra[ia[i]] + rb[ib[i]];
             additive[k] = (float)Stats.Sigmoid(logit);
             var cell = ((long)ia[i] * nb) + ib[i];
             var (e, c) = dense ? (expected![cell], clicks![cell]) : sparse!.GetValueOrDefault(cell);
@@ -293,23 +347,29 @@ internal sealed class SignalScorer
         }
 
         var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
-        var before = Evaluator.Evaluate(_holdoutLabels, additive).Metrics;
-        var after = Evaluator.Evaluate(_holdoutLabels, crossed).Metrics;
+        // AUCs sort the holdout twice per pair: training's search, which needs only the gains, leaves them out.
+        var (beforeAuc, afterAuc) = auc
+            ? (Evaluator.Evaluate(_holdoutLabels, additive).Metrics.Auc, Evaluator.Evaluate(_holdoutLabels, crossed).Metrics.Auc)
+            : (double.NaN, double.NaN);
 
         // Paired per-row log-loss differences give the gain's standard error: many pairs are scored, so the best of
         // them by chance alone can show a gain that is only noise.
-        double sum = 0, sumSquares = 0;
+        double sum = 0, sumSquares = 0, beforeLoss = 0;
         for (var k = 0; k < _holdoutLabels.Length; k++)
         {
-            var d = LogLoss(_holdoutLabels[k], additive[k]) - LogLoss(_holdoutLabels[k], crossed[k]);
+            var l = LogLoss(_holdoutLabels[k], additive[k]);
+            var d = l - LogLoss(_holdoutLabels[k], crossed[k]);
+            beforeLoss += l;
             sum += d;
             sumSquares += d * d;
         }
 
         var n = (double)_holdoutLabels.Length;
+        var beforeNe = beforeLoss / n / _holdoutEntropy;
+        var afterNe = (beforeLoss - sum) / n / _holdoutEntropy;
         var variance = Math.Max(0, (sumSquares / n) - ((sum / n) * (sum / n)));
         var standardError = Math.Sqrt(variance / n) / _holdoutEntropy;
-        return new CrossCandidate(string.Empty, string.Empty, cells, before.NormalizedEntropy, after.NormalizedEntropy, before.Auc, after.Auc, false)
+        return new CrossCandidate(string.Empty, string.Empty, cells, beforeNe, afterNe, beforeAuc, afterAuc, false)
         {
             NeGainStandardError = standardError,
         };
@@ -321,112 +381,140 @@ internal sealed class SignalScorer
         }
     }
 
-    /// <summary>Logistic regression of the label on two encodings over (a subset of) the training rows: Newton's method on three weights, lightly ridged.</summary>
-    private (double W0, double Wa, double Wb) FitLogistic(float[] ea, float[] eb)
+    /// <summary>Logistic regression of the label on the given fields' encodings over (a subset of) the training rows: Newton's method, lightly ridged.</summary>
+    /// <returns>The intercept, then one weight per field, for uncentred encodings.</returns>
+    private double[] FitLogistic(int[] fields)
     {
         var labels = _sample.Labels;
         var center = EncodingCenter;
         var ridge = 1e-3 * _fitRows.Length;
-        double w0 = center, w1 = 0, w2 = 0;
-        Span<double> h = stackalloc double[9];
-        Span<double> g = stackalloc double[3];
+        var k = fields.Length + 1;
+        var w = new double[k];
+        w[0] = center;
+        var x = new double[k];
+        var h = new double[k * k];
+        var g = new double[k];
         for (var iteration = 0; iteration < 6; iteration++)
         {
-            double g0 = 0, g1 = 0, g2 = 0, h00 = 0, h01 = 0, h02 = 0, h11 = 0, h12 = 0, h22 = 0;
+            Array.Clear(h);
+            Array.Clear(g);
             foreach (var i in _fitRows)
             {
                 // Centre the encodings on the base rate so the intercept stays near it.
-                var x1 = ea[i] - center;
-                var x2 = eb[i] - center;
-                var p = Stats.Sigmoid(w0 + (w1 * x1) + (w2 * x2));
+                x[0] = 1;
+                var logit = w[0];
+                for (var f = 0; f < fields.Length; f++)
+                {
+                    x[f + 1] = _encodings[fields[f]][i] - center;
+                    logit += w[f + 1] * x[f + 1];
+                }
+
+                var p = Stats.Sigmoid(logit);
                 var r = p - (labels[i] ? 1 : 0);
                 var v = Math.Max(p * (1 - p), 1e-9);
-                g0 += r;
-                g1 += r * x1;
-                g2 += r * x2;
-                h00 += v;
-                h01 += v * x1;
-                h02 += v * x2;
-                h11 += v * x1 * x1;
-                h12 += v * x1 * x2;
-                h22 += v * x2 * x2;
+                for (var u = 0; u < k; u++)
+                {
+                    g[u] += r * x[u];
+                    var vx = v * x[u];
+                    for (var t = u; t < k; t++)
+                    {
+                        h[(u * k) + t] += vx * x[t];
+                    }
+                }
             }
 
-            g[0] = g0;
-            g[1] = g1 + (ridge * w1);
-            g[2] = g2 + (ridge * w2);
-            h[0] = h00 + ridge;
-            h[1] = h[3] = h01;
-            h[2] = h[6] = h02;
-            h[4] = h11 + ridge;
-            h[5] = h[7] = h12;
-            h[8] = h22 + ridge;
-            if (!Solve3(h, g))
+            for (var u = 0; u < k; u++)
+            {
+                for (var t = 0; t < u; t++)
+                {
+                    h[(u * k) + t] = h[(t * k) + u];
+                }
+
+                if (u > 0)
+                {
+                    g[u] += ridge * w[u];
+                    h[(u * k) + u] += ridge;
+                }
+            }
+
+            h[0] += ridge;
+            if (!Solve(h, g, k))
             {
                 break;
             }
 
-            w0 -= g[0];
-            w1 -= g[1];
-            w2 -= g[2];
+            for (var u = 0; u < k; u++)
+            {
+                w[u] -= g[u];
+            }
         }
 
-        // Back to uncentred encodings: logit = w0 + wa (ea − c) + wb (eb − c).
-        return (w0 - ((w1 + w2) * center), w1, w2);
+        // Back to uncentred encodings: logit = w0 + Σ w_f (e_f − c).
+        for (var f = 1; f < k; f++)
+        {
+            w[0] -= w[f] * center;
+        }
+
+        return w;
     }
 
     /// <summary>The base rate's logit, around which encodings are centred for the fit.</summary>
     private double EncodingCenter => Stats.Logit(_trainCtr);
 
-    /// <summary>Solves h·d = g in place (d written to g) by Gaussian elimination; false when singular.</summary>
-    private static bool Solve3(Span<double> h, Span<double> g)
+    /// <summary>Solves h·d = g in place (d written to g) by Gaussian elimination with partial pivoting; false when singular.</summary>
+    private static bool Solve(double[] h, double[] g, int k)
     {
-        for (var col = 0; col < 3; col++)
+        for (var col = 0; col < k; col++)
         {
             var pivot = col;
-            for (var row = col + 1; row < 3; row++)
+            for (var row = col + 1; row < k; row++)
             {
-                if (Math.Abs(h[(row * 3) + col]) > Math.Abs(h[(pivot * 3) + col]))
+                if (Math.Abs(h[(row * k) + col]) > Math.Abs(h[(pivot * k) + col]))
                 {
                     pivot = row;
                 }
             }
 
-            if (Math.Abs(h[(pivot * 3) + col]) < 1e-12)
+            if (Math.Abs(h[(pivot * k) + col]) < 1e-12)
             {
                 return false;
             }
 
             if (pivot != col)
             {
-                for (var k = 0; k < 3; k++)
+                for (var t = 0; t < k; t++)
                 {
-                    (h[(col * 3) + k], h[(pivot * 3) + k]) = (h[(pivot * 3) + k], h[(col * 3) + k]);
+                    (h[(col * k) + t], h[(pivot * k) + t]) = (h[(pivot * k) + t], h[(col * k) + t]);
                 }
 
                 (g[col], g[pivot]) = (g[pivot], g[col]);
             }
 
-            for (var row = 0; row < 3; row++)
+            for (var row = 0; row < k; row++)
             {
                 if (row == col)
                 {
                     continue;
                 }
 
-                var factor = h[(row * 3) + col] / h[(col * 3) + col];
-                for (var k = col; k < 3; k++)
+                var factor = h[(row * k) + col] / h[(col * k) + col];
+                if (factor == 0)
                 {
-                    h[(row * 3) + k] -= factor * h[(col * 3) + k];
+                    continue;
+                }
+
+                for (var t = col; t < k; t++)
+                {
+                    h[(row * k) + t] -= factor * h[(col * k) + t];
                 }
 
                 g[row] -= factor * g[col];
             }
         }
 
-        for (var j = 0; j < 3; j++)
+        for (var j = 0; j < k; j++)
         {
-            g[j] /= h[(j * 3) + j];
+            g[j] /= h[(j * k) + j];
         }
 
         return true;

@@ -38,7 +38,8 @@ public sealed class FeatureSearchTrainingTests : IDisposable
     public async Task TrainAuto_OnALogWithTwoPlantedCrosses_AddsBoth_AndBeatsThePresetOnTheHoldout()
     {
         var log = _dir.File("planted.tsv");
-        SyntheticClickLog.Write(log, new SyntheticClickLogOptions { Rows = 100_000, Seed = 7, Crosses = [new FieldCross("C2", "C17"), new FieldCross("C5", "C23")] });
+        var options = new SyntheticClickLogOptions { Rows = 100_000, Seed = 7, Crosses = [new FieldCross("C2", "C17"), new FieldCross("C5", "C23")] };
+        SyntheticClickLog.Write(log, options);
         await using var auto = Provider(FeatureSelection.Auto, holdout: 0.1, search: true);
         await using var preset = Provider(FeatureSelection.Schema, holdout: 0.1, search: true);
 
@@ -52,6 +53,61 @@ public sealed class FeatureSearchTrainingTests : IDisposable
         baseline.Parameters["features"].Should().Be("Schema");
         baseline.Parameters.Should().NotContainKey("features.addedCrosses");
         chosen.Evaluation.Metrics.Auc.Should().BeGreaterThan(baseline.Evaluation.Metrics.Auc + 0.005, "the planted crosses carry signal the preset misses");
+
+        // The ceiling: the generator's own click probabilities on the same holdout (the last tenth of the rows).
+        var truth = SyntheticClickLog.Generate(options).TakeLast((int)chosen.Evaluation.Metrics.Rows).ToArray();
+        var truthAuc = Auc(truth.Select(t => t.Label).ToArray(), truth.Select(t => t.TruthProbability).ToArray());
+        truthAuc.Should().BeGreaterThan(chosen.Evaluation.Metrics.Auc, "no model beats the truth it was generated from");
+        (chosen.Evaluation.Metrics.Auc - baseline.Evaluation.Metrics.Auc).Should().BeGreaterThan(0.25 * (truthAuc - baseline.Evaluation.Metrics.Auc),
+            "the search closes a real share of the preset's distance to the truth");
+    }
+
+    [Fact]
+    public async Task TrainAuto_SearchesRunAtOnce_ChooseWhatOneRunAloneChooses()
+    {
+        // The search scores fields and pairs in parallel; what it chooses must not depend on thread timing, so runs
+        // competing for the cores give the very parameters of a run alone.
+        var log = _dir.File("planted-concurrent.tsv");
+        SyntheticClickLog.Write(log, new SyntheticClickLogOptions { Rows = 60_000, Seed = 11, Crosses = [new FieldCross("C2", "C17")] });
+        await using var auto = Provider(FeatureSelection.Auto, holdout: 0.1, search: true);
+        var trainer = auto.GetRequiredService<ICtrTrainer>();
+
+        var alone = await trainer.TrainAsync(ClickLogSchema.Criteo, [log]);
+        var together = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => trainer.TrainAsync(ClickLogSchema.Criteo, [log])));
+
+        static Dictionary<string, string> Chosen(TrainingResult r) => r.Parameters
+            .Where(p => p.Key.StartsWith("features.", StringComparison.Ordinal) && p.Key != "features.searchSeconds" || p.Key.StartsWith("featurizer.", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key, p => p.Value);
+        alone.Parameters["features.addedCrosses"].Should().StartWith("C2xC17");
+        together.Should().AllSatisfy(r => Chosen(r).Should().Equal(Chosen(alone)));
+        together.Should().AllSatisfy(r => r.Evaluation.Metrics.Auc.Should().Be(alone.Evaluation.Metrics.Auc));
+    }
+
+    private static double Auc(bool[] labels, double[] scores)
+    {
+        // Mann-Whitney: the share of (click, non-click) pairs the scores order correctly, ties counting half.
+        var order = Enumerable.Range(0, scores.Length).OrderBy(i => scores[i]).ToArray();
+        double rankSum = 0;
+        for (var start = 0; start < order.Length;)
+        {
+            var end = start;
+            while (end + 1 < order.Length && scores[order[end + 1]] == scores[order[start]])
+            {
+                end++;
+            }
+
+            var rank = ((start + end) / 2.0) + 1;
+            for (var k = start; k <= end; k++)
+            {
+                rankSum += labels[order[k]] ? rank : 0;
+            }
+
+            start = end + 1;
+        }
+
+        double positives = labels.Count(l => l);
+        var negatives = labels.Length - positives;
+        return (rankSum - (positives * (positives + 1) / 2)) / (positives * negatives);
     }
 
     [Fact]

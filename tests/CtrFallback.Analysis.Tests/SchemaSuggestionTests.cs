@@ -42,6 +42,40 @@ public sealed class SchemaSuggestionTests(PlantedCrossesFixture fixture) : IClas
     }
 
     [Fact]
+    public void SuggestSchema_RaisesTheZBar_ForTheNumberOfCandidatesScored()
+    {
+        var suggestion = ClickLogAnalyzer.SuggestSchema(fixture.Analysis);
+        var single = ClickLogAnalyzer.SuggestSchema(fixture.Analysis, new SchemaSuggestionOptions { FalseCrossRate = null });
+
+        suggestion.CandidatesTested.Should().Be(fixture.Analysis.CrossCandidates.Count).And.BeGreaterThan(50);
+
+        // Bonferroni, one-sided: 1 - Φ(bar) = 0.05 / candidates.
+        suggestion.RequiredZ.Should().BeApproximately(Stats.NormalQuantile(1 - (0.05 / suggestion.CandidatesTested)), 1e-9).And.BeGreaterThan(3.2);
+        single.RequiredZ.Should().Be(3);
+        suggestion.AddedCrosses.Should().OnlyContain(c => c.Z >= suggestion.RequiredZ);
+    }
+
+    [Fact]
+    public void CrossScores_OnThePlantedLog_GiveEveryPairTheTruthLacksAZBelowThree()
+    {
+        // The baseline holds every field (and recalibrates the pair's own values), so a pair is not credited with what
+        // other fields explain: without a planted interaction, no pair should look significant even before Bonferroni.
+        var planted = new[] { ("C2", "C17"), ("C5", "C23") };
+        var others = fixture.Analysis.CrossCandidates.Where(c => !planted.Contains((c.First, c.Second))).ToArray();
+
+        others.Should().NotBeEmpty();
+        others.Max(c => c.Z).Should().BeLessThan(3);
+        fixture.Analysis.CrossCandidates.Where(c => planted.Contains((c.First, c.Second))).Should().OnlyContain(c => c.Z > 5);
+    }
+
+    [Theory]
+    [InlineData(0.975, 1.959963985)]
+    [InlineData(0.5, 0)]
+    [InlineData(0.001, -3.090232306)]
+    [InlineData(1 - (0.05 / 120), 3.341478956)]
+    public void NormalQuantile_MatchesTheTable(double p, double z) => Stats.NormalQuantile(p).Should().BeApproximately(z, 1e-5);
+
+    [Fact]
     public void SuggestSchema_WithAHigherSignificanceBar_AddsOnlyTheCrossesAboveIt()
     {
         var all = ClickLogAnalyzer.SuggestSchema(fixture.Analysis).AddedCrosses;

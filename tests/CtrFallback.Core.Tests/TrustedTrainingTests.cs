@@ -123,6 +123,26 @@ public sealed class TrustedTrainingTests : IDisposable
     }
 
     [Fact]
+    public void DistinctTrainingFeatures_CountsTheSameFeatures_AtANarrowAndAWideHashWidth()
+    {
+        // Linear counting corrects for slots shared by several features: at 2^16 slots most of the features collide,
+        // at 2^26 almost none do, and both must count about the same features (and never the holdout's alone).
+        var log = Log(20_000);
+        long Count(int bits)
+        {
+            using var reader = new Data.ClickLogReader(ClickLogSchema.Criteo, [log]);
+            using var featurized = FeaturizedLog.Build(reader, (ClickLogSchema.Criteo with { HashBits = bits }).ToFeatureSchema(), 0.1, null, _dir.Path, null, CancellationToken.None);
+            return featurized.DistinctTrainingFeatures();
+        }
+
+        var wide = Count(26);
+        var narrow = Count(16);
+
+        wide.Should().BeGreaterThan(1 << 16, "the narrow space is more than full, so its count is a real correction");
+        ((double)narrow / wide).Should().BeApproximately(1, 0.05);
+    }
+
+    [Fact]
     public void FeaturizedLogView_ShuffledPasses_VisitEveryRowOnceInAFreshOrder()
     {
         var log = Log(10_000);

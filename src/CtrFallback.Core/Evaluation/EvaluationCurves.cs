@@ -18,6 +18,9 @@ public sealed record EvaluationCurves
     /// <summary>How the holdout was chosen, in words.</summary>
     public string Holdout { get; init; } = string.Empty;
 
+    /// <summary>What the feature search chose and on what evidence (<c>Training:Features = Auto</c>), including the input schema's holdout metrics beside the chosen one's; empty otherwise.</summary>
+    public IReadOnlyDictionary<string, string> Features { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Renders the evaluation report as one self-contained HTML page (inline CSS and SVG, no scripts).</summary>
     /// <param name="gate">The promotion gate's decision, when known; the report says when it is not.</param>
     /// <param name="title">The page title, for example the model name and version.</param>

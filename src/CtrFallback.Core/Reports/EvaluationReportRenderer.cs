@@ -35,6 +35,13 @@ internal static class EvaluationReportRenderer
             ChampionQuality(page, history, championVersion, champion?.Metrics, candidate.Metrics);
         }
 
+        if (curves.Features.Count > 0)
+        {
+            page.Heading(2, "Features chosen (Training:Features = Auto)");
+            page.Paragraph("The crosses and hash bits the feature search chose from the training rows only, the evidence each was chosen on, and the input schema's features beside the chosen ones on the same holdout.", "note");
+            page.Table(["parameter", "value"], curves.Features.Select(f => (IReadOnlyList<string>)[f.Key, f.Value]), _ => false);
+        }
+
         page.Heading(2, "ROC curve");
         page.Raw("<div class=\"row\">").Raw(Roc(candidate, champion)).Raw("</div>");
 

@@ -75,44 +75,60 @@ internal sealed partial class CtrTrainer(
         }
 
         var paths = inputs.Select(i => i.Path).ToArray();
-        IReadOnlyDictionary<string, string>? searched = null;
-        if (o.Features == FeatureSelection.Auto)
-        {
-            // The search reads the very files the run trains on.
-            (schema, searched) = SearchFeatures(schema, paths, family is not null, cancellationToken);
-            stages["search"] = clock.Elapsed;
-            LogStage(_logger, "search", clock.Elapsed.TotalSeconds, 0);
-            clock.Restart();
-        }
-
+        var input = schema;
+        var search = o.Features == FeatureSelection.Auto ? StartSearch(schema, family is not null) : null;
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
-        using var reader = new ClickLogReader(schema, paths, after: after);
-        Func<ClickLogRow, float>? championScorer = null;
-        if (champion is not null)
-        {
-            Func<ClickLogRow, float>? scorer = null;
-            championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
-        }
-
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
         Directory.CreateDirectory(temp);
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, collector is null ? null : collector.Add);
-        CheckMalformed(reader);
-        if (log.TrainingRows == 0 || log.HoldoutRows == 0)
+        var (reader, log) = Featurize(schema, paths, after, champion, null, temp, progress, search, collector, cancellationToken);
+        IReadOnlyDictionary<string, string>? searched = null;
+        FeaturizedLog? inputLog = null;
+        try
         {
-            throw new ClickLogFormatException(
-                $"Too few rows to train and evaluate: {log.Rows:N0} well-formed rows gave {log.TrainingRows:N0} training and {log.HoldoutRows:N0} holdout rows.");
+            stages["load"] = clock.Elapsed;
+            LogStage(_logger, "load", clock.Elapsed.TotalSeconds, log.Rows);
+            if (search is not null)
+            {
+                // The search saw every row of the read above; it chooses from the training rows only, now that the
+                // holdout is known. A changed schema is featurized anew (same rows, so the same holdout).
+                clock.Restart();
+                (schema, searched) = CompleteSearch(search, log, cancellationToken);
+                stages["search"] = clock.Elapsed;
+                LogStage(_logger, "search", clock.Elapsed.TotalSeconds, log.TrainingRows);
+                if (schema.HashBits != input.HashBits || !schema.Crosses.SequenceEqual(input.Crosses))
+                {
+                    // The input schema's log stays for the comparison fit beside the training.
+                    clock.Restart();
+                    var (first, firstReader) = (log, reader);
+                    inputLog = first;
+                    using (firstReader)
+                    {
+                        (reader, log) = Featurize(schema, paths, after, champion, first, temp, progress, null, null, cancellationToken);
+                    }
+
+                    if (log.HoldoutRows != first.HoldoutRows)
+                    {
+                        throw new InvalidOperationException("The log changed while it was read twice (Training:Features = Auto): the two reads gave different holdouts.");
+                    }
+
+                    stages["refeaturize"] = clock.Elapsed;
+                    LogStage(_logger, "refeaturize", clock.Elapsed.TotalSeconds, log.Rows);
+                }
+            }
+        }
+        catch
+        {
+            log.Dispose();
+            reader.Dispose();
+            inputLog?.Dispose();
+            throw;
         }
 
-        if (log.TrainingPositives == 0 || log.TrainingPositives == log.TrainingRows)
-        {
-            throw new ClickLogFormatException($"The training rows have only one label value ({log.TrainingPositives:N0} clicks in {log.TrainingRows:N0} rows): nothing to learn.");
-        }
-
-        stages["load"] = clock.Elapsed;
-        LogStage(_logger, "load", clock.Elapsed.TotalSeconds, log.Rows);
+        using var readerScope = reader;
+        using var logScope = log;
+        using var inputLogScope = inputLog;
         progress?.Report(log.Rows);
         featurize?.SetTag("ctrfallback.rows", log.Rows);
         featurize?.SetTag("ctrfallback.rows.malformed", reader.Malformed.Count);
@@ -131,9 +147,28 @@ internal sealed partial class CtrTrainer(
         {
             (parameters, savedModel, probabilities, rawFields) = TrainRawFields(ml, family, collector!, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
         }
-        else
+        else if (inputLog is null)
         {
             (parameters, savedModel, probabilities) = TrainHashed(ml, o, log, trainingRows, holdoutRows, stages, clock, cancellationToken);
+        }
+        else
+        {
+            // The fit is one thread: the comparison of the input schema with the chosen one runs beside it.
+            (parameters, savedModel, probabilities) = (null!, null!, null!);
+            string comparison = string.Empty;
+            try
+            {
+                Parallel.Invoke(
+                    () => (parameters, savedModel, probabilities) = TrainHashed(ml, o, log, trainingRows, holdoutRows, stages, clock, cancellationToken),
+                    () => comparison = CompareWithInputSchema(inputLog, log, trainingRows, holdoutRows, cancellationToken));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                throw;
+            }
+
+            searched = new Dictionary<string, string>(searched!) { ["features.inputSchemaHoldout"] = comparison };
         }
 
         var trainedRows = trainingRows.LongLength;
@@ -152,7 +187,10 @@ internal sealed partial class CtrTrainer(
         var (labels, championScores) = log.HoldoutLabels();
         var evaluation = Evaluator.Evaluate(labels, probabilities);
         var championEvaluation = champion is null ? null : Evaluator.Evaluate(labels, championScores);
-        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription);
+        var curves = EvaluationCurves.From(labels, probabilities, champion is null ? [] : championScores, log.HoldoutDescription) with
+        {
+            Features = searched ?? new Dictionary<string, string>(),
+        };
         stages["evaluate"] = clock.Elapsed;
         LogStage(_logger, "evaluate", clock.Elapsed.TotalSeconds, log.HoldoutRows);
         evaluate?.SetTag("ctrfallback.rows", log.HoldoutRows);
@@ -318,10 +356,107 @@ internal sealed partial class CtrTrainer(
     }
 
     /// <summary>
-    /// Training:Features = Auto: the holdout is chosen exactly as the training run chooses it (the same featurized-log
-    /// split, with the input schema; the split depends on rows and timestamps only), and the search sees the other rows only.
+    /// Reads and featurizes the log once; the first read also shows each row to the feature search, and a second read
+    /// (a schema the search changed) copies the champion's scores from the first instead of scoring twice.
     /// </summary>
-    private (ClickLogSchema Schema, IReadOnlyDictionary<string, string> Parameters) SearchFeatures(ClickLogSchema schema, IReadOnlyList<string> files, bool rawFields, CancellationToken cancellationToken)
+    private (ClickLogReader Reader, FeaturizedLog Log) Featurize(
+        ClickLogSchema schema, string[] paths, DateTimeOffset? after, CtrModel? champion, FeaturizedLog? previous, string temp, IProgress<long>? progress, IFeatureSearchRun? search, RawFieldCollector? collector, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var reader = new ClickLogReader(schema, paths, after: after);
+        try
+        {
+            Func<ClickLogRow, float>? championScorer = null;
+            if (previous is not null && champion is not null)
+            {
+                long row = 0;
+                championScorer = _ => previous.ChampionScore(row++);
+            }
+            else if (champion is not null)
+            {
+                Func<ClickLogRow, float>? scorer = null;
+                championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
+            }
+
+            RowObserver? observer = collector is null ? null : collector.Add;
+            if (search is not null)
+            {
+                long row = 0;
+                observer = (r, hashes) => search.Add(row++, r.Label, hashes);
+            }
+
+            var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer);
+            try
+            {
+                CheckMalformed(reader);
+                if (log.TrainingRows == 0 || log.HoldoutRows == 0)
+                {
+                    throw new ClickLogFormatException(
+                        $"Too few rows to train and evaluate: {log.Rows:N0} well-formed rows gave {log.TrainingRows:N0} training and {log.HoldoutRows:N0} holdout rows.");
+                }
+
+                if (log.TrainingPositives == 0 || log.TrainingPositives == log.TrainingRows)
+                {
+                    throw new ClickLogFormatException($"The training rows have only one label value ({log.TrainingPositives:N0} clicks in {log.TrainingRows:N0} rows): nothing to learn.");
+                }
+
+                return (reader, log);
+            }
+            catch
+            {
+                log.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The holdout AUC and NE of the input schema's features beside the chosen ones: the same SDCA settings on the same
+    /// evenly spread training rows (at most <see cref="ComparisonRows"/>) of each featurized log, scored on the full holdout.
+    /// </summary>
+    private string CompareWithInputSchema(FeaturizedLog input, FeaturizedLog chosen, int[] trainingRows, int[] holdoutRows, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var stride = Math.Max(1, trainingRows.Length / ComparisonRows);
+        var rows = Enumerable.Range(0, trainingRows.Length / stride).Select(k => trainingRows[k * stride]).ToArray();
+        var (labels, _) = chosen.HoldoutLabels();
+        return string.Create(CultureInfo.InvariantCulture, $"input schema {Fit(input)}; chosen {Fit(chosen)} (SDCA on the same {rows.Length} training rows, full holdout)");
+
+        string Fit(FeaturizedLog log)
+        {
+            var ml = new MLContext(o.Seed);
+            var (estimator, _) = CreateTrainer(ml, o, (float)(10.0 / rows.Length));
+            ITransformer model;
+            try
+            {
+                model = estimator.Fit(new FeaturizedLogView(log, rows, cancellationToken));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("Training was cancelled.", cancellationToken);
+            }
+
+            var linear = LinearModel.From(model) ?? throw new InvalidOperationException("The linear trainer did not give a linear model.");
+            var p = linear.Probabilities(log, holdoutRows, cancellationToken);
+            for (var i = 0; i < p.Length; i++)
+            {
+                p[i] = CtrModel.CorrectForNegativeSampling(p[i], o.NegativeSampleRate);
+            }
+
+            var m = Evaluator.Evaluate(labels, p).Metrics;
+            return string.Create(CultureInfo.InvariantCulture, $"AUC {m.Auc:0.0000}, NE {m.NormalizedEntropy:0.0000}");
+        }
+    }
+
+    /// <summary>Training rows of the input-versus-chosen comparison fit: enough to rank two schemas, a small share of a large log's fit.</summary>
+    private const int ComparisonRows = 50_000;
+
+    private IFeatureSearchRun StartSearch(ClickLogSchema schema, bool rawFields)
     {
         var o = options.Value;
         if (rawFields)
@@ -331,12 +466,17 @@ internal sealed partial class CtrTrainer(
 
         var search = featureSearch ?? throw new InvalidOperationException(
             "Training:Features = Auto needs a feature search: add the CtrFallback.Analysis package and call UseFeatureSearch() on the CtrFallback builder.");
+        return search.Start(schema);
+    }
+
+    /// <summary>
+    /// Training:Features = Auto: the holdout is the run's own (the featurized log's split), and the search sees the other
+    /// rows only; the collision estimate counts the hashed features the training rows use with the input schema.
+    /// </summary>
+    private static (ClickLogSchema Schema, IReadOnlyDictionary<string, string> Parameters) CompleteSearch(IFeatureSearchRun search, FeaturizedLog log, CancellationToken cancellationToken)
+    {
         using var activity = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.search");
-        var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
-        Directory.CreateDirectory(temp);
-        using var reader = new ClickLogReader(schema, files);
-        using var split = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, null, temp, _ => { }, cancellationToken, o.MaxInMemoryTrainingBytes, null);
-        var found = search.Search(schema, files, row => !split.IsHoldout(row), cancellationToken);
+        var found = search.Complete(row => !log.IsHoldout(row), log.DistinctTrainingFeatures(), cancellationToken);
         found.Schema.Validate("Training:Features = Auto");
         activity?.SetTag("ctrfallback.features.crosses", string.Join(',', found.Schema.Crosses));
         activity?.SetTag("ctrfallback.features.hashBits", found.Schema.HashBits);

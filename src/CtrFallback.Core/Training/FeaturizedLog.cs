@@ -174,7 +174,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
         {
             scan.Passed(_holdout[k]);
             labels[k] = Label(_holdout[k]);
-            champion[k] = MemoryMarshal.Read<float>(RowSpan(_holdout[k]).Slice(9, 4));
+            champion[k] = ChampionScore(_holdout[k]);
         }
 
         scan.Done();
@@ -182,6 +182,46 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     }
 
     public bool Label(long row) => _base[row * _rowSize] != 0;
+
+    /// <summary>The champion's score of a row (NaN when the log was built without a champion).</summary>
+    public float ChampionScore(long row) => MemoryMarshal.Read<float>(RowSpan(row).Slice(9, 4));
+
+    /// <summary>
+    /// Distinct hashed features the training rows use, by linear counting over the hash space (occupied slots m·(1 − e^(−D/m))
+    /// solved for D): what the collision estimate needs, counted on the features themselves, with no second read of the log.
+    /// </summary>
+    /// <remarks>When every slot is taken the count is only a lower bound, m·ln m (the rows fill the space).</remarks>
+    public long DistinctTrainingFeatures()
+    {
+        var space = Hasher.HashSpace;
+        var occupied = new ulong[(space + 63) / 64];
+        var scan = new Scan(this);
+        for (var row = 0; row < Rows; row++)
+        {
+            scan.Passed(row);
+            if (IsHoldout(row))
+            {
+                continue;
+            }
+
+            var hashed = (int*)(_base + (row * _rowSize) + Header);
+            for (var i = 0; i < _hashed; i++)
+            {
+                occupied[hashed[i] >> 6] |= 1UL << (hashed[i] & 63);
+            }
+        }
+
+        scan.Done();
+        long taken = 0;
+        foreach (var word in occupied)
+        {
+            taken += System.Numerics.BitOperations.PopCount(word);
+        }
+
+        return taken >= space
+            ? (long)Math.Ceiling(space * Math.Log(space))
+            : (long)Math.Round(-space * Math.Log(1 - ((double)taken / space)));
+    }
 
     /// <summary>Writes one row in the sparse form ML.NET's vectors need (see <see cref="FeatureHasher.ToSparseSorted"/>).</summary>
     /// <returns>The number of entries written.</returns>
