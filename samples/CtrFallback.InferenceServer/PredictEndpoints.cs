@@ -44,6 +44,7 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
             loadedAt = current?.LoadedAt,
             metrics = current?.Version.Metrics,
             serving = follower.Statistics,
+            drift = follower.Drift,
         });
     }
 

@@ -73,6 +73,14 @@ internal sealed partial class CtrTrainer(
         }
 
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
+
+        // The profile sees each row's hashes from the one featurizer as the log is written (no second pass).
+        var profile = new TrainingProfileBuilder(schema.ToFeatureSchema(), o.Seed);
+        RowObserver observer = collector is null ? profile.Observe : (row, hashes) =>
+        {
+            collector.Add(row, hashes);
+            profile.Observe(row, hashes);
+        };
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
         using var reader = new ClickLogReader(schema, paths);
@@ -85,7 +93,7 @@ internal sealed partial class CtrTrainer(
 
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
         Directory.CreateDirectory(temp);
-        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, collector is null ? null : collector.Add);
+        using var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer);
         CheckMalformed(reader);
         if (log.TrainingRows == 0 || log.HoldoutRows == 0)
         {
@@ -176,6 +184,7 @@ internal sealed partial class CtrTrainer(
             TrainingRows = trainedRows,
             Vocabulary = rawFields?.Vocabulary,
             VocabularyMinCount = rawFields is null ? 0 : o.VocabularyMinCount,
+            Profile = profile.Complete(probabilities, log.HoldoutPositives),
         };
         var artifact = ModelArtifact.Create(savedModel, metadata);
         return new TrainingResult
