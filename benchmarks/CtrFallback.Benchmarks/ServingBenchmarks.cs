@@ -9,7 +9,7 @@ namespace CtrFallback.Benchmarks;
 /// <summary>
 /// Featurize + predict through the in-process predictor (the serving hot path): one Criteo-shaped impression
 /// (13 counts, 26 categoricals, 3 crosses, 2^20 weights), and 100 candidates sharing one request context; with live
-/// drift off and on (the default: 1 impression in 16 sampled into a 10,000-impression window), side by side.
+/// drift off and on (the default: 1 impression in 64 sampled into a 10,000-impression window), side by side.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]

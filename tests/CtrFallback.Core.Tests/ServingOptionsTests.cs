@@ -35,13 +35,13 @@ public sealed class ServingOptionsTests
     }
 
     [Fact]
-    public void Drift_BindsFromItsSection_AndDefaultsToOnSampling1In16Over10000()
+    public void Drift_BindsFromItsSection_AndDefaultsToOnSampling1In64Over10000()
     {
         var defaults = Resolve([]).Drift;
-        var bound = Resolve(new() { ["CtrFallback:Serving:Drift:Enabled"] = "false", ["CtrFallback:Serving:Drift:SampleEvery"] = "64", ["CtrFallback:Serving:Drift:Window"] = "5000" }).Drift;
+        var bound = Resolve(new() { ["CtrFallback:Serving:Drift:Enabled"] = "false", ["CtrFallback:Serving:Drift:SampleEvery"] = "16", ["CtrFallback:Serving:Drift:Window"] = "5000" }).Drift;
 
-        (defaults.Enabled, defaults.SampleEvery, defaults.Window).Should().Be((true, 16, 10_000));
-        (bound.Enabled, bound.SampleEvery, bound.Window).Should().Be((false, 64, 5_000));
+        (defaults.Enabled, defaults.SampleEvery, defaults.Window).Should().Be((true, 64, 10_000));
+        (bound.Enabled, bound.SampleEvery, bound.Window).Should().Be((false, 16, 5_000));
     }
 
     [Theory]

@@ -47,12 +47,7 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         ArgumentNullException.ThrowIfNull(impression);
         var state = _state ?? throw new ModelNotReadyException();
         EnsureLayout(impression.Schema, state);
-        var ctr = state.Model.Predict(impression);
-        if (state.Drift is { } drift && drift.ShouldSample())
-        {
-            drift.Observe(impression, ctr);
-        }
-
+        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
         Metrics.CountPredictions(1);
         return new CtrPrediction(ctr, state.Label);
     }
@@ -68,12 +63,7 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         }
 
         EnsureLayout(impression.Schema, state);
-        var ctr = state.Model.Predict(impression);
-        if (state.Drift is { } drift && drift.ShouldSample())
-        {
-            drift.Observe(impression, ctr);
-        }
-
+        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
         prediction = new CtrPrediction(ctr, state.Label);
         Metrics.CountPredictions(1);
         return true;
@@ -162,6 +152,21 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         {
             ThrowLayoutMismatch(schema, state.Model.Schema);
         }
+    }
+
+    /// <summary>A prediction sampled for drift: the same score as <see cref="CtrModel.Predict(Impression)"/>, whose hashes drift reuses.</summary>
+    private static float PredictSampled(CtrModel model, DriftMonitor drift, Impression impression)
+    {
+        Span<uint> hashes = stackalloc uint[model.Hasher.CategoricalCount];
+        var categorical = impression.Categorical;
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = model.Hasher.HashCategorical(i, categorical[i]);
+        }
+
+        var ctr = model.Predict(impression.Numeric, hashes, impression.Timestamp);
+        drift.Observe(impression.Numeric, hashes, ctr);
+        return ctr;
     }
 
     [DoesNotReturn]

@@ -27,7 +27,7 @@ public static class ChampionServingExtensions
         // Data annotations do not reach into nested options: the drift section is checked here, naming its keys.
         options.Validate(
             serving => serving.Drift is { } drift && System.ComponentModel.DataAnnotations.Validator.TryValidateObject(drift, new(drift), null, validateAllProperties: true),
-            "CtrFallback:Serving:Drift is invalid: SampleEvery must be between 1 and 1,000,000 and Window between 100 and 10,000,000.");
+            "CtrFallback:Serving:Drift is invalid: SampleEvery must be between 1 and 1,000,000 and Window between 100 and 1,000,000.");
         if (configure is not null)
         {
             options.Configure(configure);

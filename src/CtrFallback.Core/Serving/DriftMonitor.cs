@@ -7,8 +7,8 @@ namespace CtrFallback.Serving;
 /// <summary>
 /// One served version's live drift: a sliding window of sampled impressions (a ring of their score bins and per-field
 /// states, with running sums), compared with the version's <see cref="TrainingProfile"/>. Sampling is a per-thread
-/// countdown, so unsampled predictions pay one thread-static increment; a sampled one hashes again (with the one
-/// featurizer) and takes a short lock. Nothing allocates after construction.
+/// countdown, so unsampled predictions pay one thread-static decrement; a sampled one reuses the prediction's value
+/// hashes and takes a short lock. Nothing allocates after construction.
 /// </summary>
 internal sealed class DriftMonitor
 {
@@ -22,7 +22,6 @@ internal sealed class DriftMonitor
 
     private readonly TrainingProfile _profile;
     private readonly ModelVersion _version;
-    private readonly FeatureHasher _hasher;
     private readonly double[] _edges;
     private readonly HashSet<uint>[] _frequent;
     private readonly uint[] _missingHashes;
@@ -47,7 +46,6 @@ internal sealed class DriftMonitor
     {
         _profile = profile;
         _version = version;
-        _hasher = hasher;
         _edges = [.. profile.ScoreEdges];
         _numeric = hasher.NumericCount;
         _fields = hasher.NumericCount + hasher.CategoricalCount;
@@ -74,20 +72,6 @@ internal sealed class DriftMonitor
 
         t_countdown = _sampleEvery;
         return true;
-    }
-
-    /// <summary>Adds a sampled impression scored <paramref name="score"/>.</summary>
-    public void Observe(Impression impression, float score)
-    {
-        // Sampled path: the categorical hashes again, on the stack, from the one featurizer.
-        Span<uint> hashes = stackalloc uint[_hasher.CategoricalCount];
-        var categorical = impression.Categorical;
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            hashes[i] = _hasher.HashCategorical(i, categorical[i]);
-        }
-
-        Observe(impression.Numeric, hashes, score);
     }
 
     /// <summary>Adds a sampled row from its raw numeric values and categorical hashes.</summary>
