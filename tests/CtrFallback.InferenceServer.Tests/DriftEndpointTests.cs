@@ -46,6 +46,22 @@ public sealed class DriftEndpointTests(TrainedArtifact model) : IClassFixture<Tr
         }
     }
 
+    /// <summary>Scrapes until <paramref name="ready"/> holds: the exporter caches its answer for 300 ms by default.</summary>
+    private static async Task<string> ScrapeAsync(HttpClient client, Func<string, bool> ready)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var text = await client.GetStringAsync("/metrics");
+            if (ready(text) || clock.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return text;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
     public async Task Metrics_ShowDriftPerVersion_LowOnTrainingTraffic_HighOnReKeyedIds_FreshAfterAReload()
     {
@@ -89,7 +105,7 @@ public sealed class DriftEndpointTests(TrainedArtifact model) : IClassFixture<Tr
         // A new version: a window of its own, which re-keyed ids fill with unseen values and shifted scores.
         await factory.Store.RegisterAsync("ctr", model.Artifact);
         (await factory.ReloadAsync()).Outcome.Should().Be(ChampionReloadOutcome.Loaded);
-        var fresh = await client.GetStringAsync("/metrics");
+        var fresh = await ScrapeAsync(client, text => text.Contains("version=\"2\"", StringComparison.Ordinal));
         var v2 = new[] { "model=\"ctr\"", "version=\"2\"" };
         InferenceServerTests.Sample(fresh, "ctrfallback_serving_drift_window_impressions", v2).Should().Be(0);
         fresh.Should().NotContain("version=\"1\"", "only the served version reports drift");
@@ -99,7 +115,7 @@ public sealed class DriftEndpointTests(TrainedArtifact model) : IClassFixture<Tr
             (await client.PostAsync("/predict/batch", new StringContent(body, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         }
 
-        var drifted = await client.GetStringAsync("/metrics");
+        var drifted = await ScrapeAsync(client, text => text.Contains("ctrfallback_serving_drift_score_psi{", StringComparison.Ordinal));
         InferenceServerTests.Sample(drifted, "ctrfallback_serving_drift_score_psi", v2).Should().BeGreaterThan(0.25);
         InferenceServerTests.Sample(drifted, "ctrfallback_serving_drift_unseen_share", [.. v2, "field=\"C9\""]).Should().BeGreaterThan(0.99);
         InferenceServerTests.Sample(drifted, "ctrfallback_serving_drift_unseen_share", [.. v2, "field=\"C3\""]).Should().BeGreaterThan(0.25);

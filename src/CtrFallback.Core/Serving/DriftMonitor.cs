@@ -65,7 +65,9 @@ internal sealed class DriftMonitor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ShouldSample()
     {
-        if (--t_countdown > 0)
+        // The countdown is per thread, not per monitor: one left longer by a monitor sampling less often is cut short.
+        var left = --t_countdown;
+        if (left > 0 && left < _sampleEvery)
         {
             return false;
         }

@@ -71,11 +71,16 @@ internal sealed record TrainingProfile
         return psi;
     }
 
-    /// <summary>Checks that the profile describes <paramref name="schema"/>'s fields, so serving can read it by position.</summary>
+    /// <summary>
+    /// Checks that the profile has one entry per field of <paramref name="schema"/> (numeric, then categorical), so serving
+    /// can read it by position. Names are not compared: a schema check against the serving layout reports those.
+    /// </summary>
     public void Validate(FeatureSchema schema)
     {
-        var names = schema.NumericFields.Concat(schema.CategoricalFields).ToArray();
-        if (ScoreEdges.Count + 1 != ScoreShares.Count || Fields.Count != names.Length || !Fields.Select(f => f.Field).SequenceEqual(names))
+        var numeric = schema.NumericFields.Count;
+        if (ScoreEdges.Count + 1 != ScoreShares.Count
+            || Fields.Count != numeric + schema.CategoricalFields.Count
+            || Fields.Select((f, i) => f.Categorical != (i >= numeric) || (f.Categorical && f.FrequentValues is null)).Any(bad => bad))
         {
             throw new InvalidDataException("The model artifact's training profile does not match its schema (fields or score bins differ).");
         }
