@@ -8,7 +8,15 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CtrFallback.InferenceServer.Tests;
 
+/// <summary>
+/// Not run beside other server tests: OpenTelemetry's meter provider listens to every <c>CtrFallback</c> meter in the
+/// process, so another test's server (serving its own version 1) would show on this one's <c>/metrics</c>.
+/// </summary>
+[CollectionDefinition(nameof(DriftEndpointCollection), DisableParallelization = true)]
+public sealed class DriftEndpointCollection;
+
 /// <summary>Drift end to end: generated impressions through <c>/predict/batch</c>, the gauges on <c>/metrics</c>, the window on <c>/model</c>.</summary>
+[Collection(nameof(DriftEndpointCollection))]
 public sealed class DriftEndpointTests(TrainedArtifact model) : IClassFixture<TrainedArtifact>
 {
     private const int Window = 2_000;
