@@ -19,6 +19,13 @@ if (args is ["read", .. var inputs])
     return;
 }
 
+// dotnet run -c Release --project benchmarks/CtrFallback.Benchmarks -- drift-pairs   (drift off and on, interleaved)
+if (args is ["drift-pairs"])
+{
+    CtrFallback.Benchmarks.DriftPairs.Run();
+    return;
+}
+
 if (args is ["breakdown"])
 {
     CtrFallback.Benchmarks.Breakdown.Run();

@@ -8,9 +8,11 @@ namespace CtrFallback.Benchmarks;
 
 /// <summary>
 /// Featurize + predict through the in-process predictor (the serving hot path): one Criteo-shaped impression
-/// (13 counts, 26 categoricals, 3 crosses, 2^20 weights), and 100 candidates sharing one request context.
+/// (13 counts, 26 categoricals, 3 crosses, 2^20 weights), and 100 candidates sharing one request context; with live
+/// drift off and on (the default: 1 impression in 64 sampled into a 10,000-impression window), side by side.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class ServingBenchmarks
 {
     private ChampionPredictor _predictor = null!;
@@ -20,6 +22,10 @@ public class ServingBenchmarks
     private float[] _ctrs = null!;
     private int _next;
     private string _directory = null!;
+
+    /// <summary>Whether live drift is measured (<c>CtrFallback:Serving:Drift:Enabled</c>, default settings otherwise).</summary>
+    [Params(false, true)]
+    public bool Drift { get; set; }
 
     internal CtrModel Model => _predictor.CurrentCtrModel!;
 
@@ -34,7 +40,7 @@ public class ServingBenchmarks
         SyntheticClickLog.Write(log, new SyntheticClickLogOptions { Rows = 50_000, Seed = 7 });
         var trainer = new CtrTrainer(Options.Create(new TrainingOptions { L2Regularization = 3e-4f }), TimeProvider.System);
         var artifact = trainer.TrainAsync(ClickLogSchema.Criteo, [log]).GetAwaiter().GetResult().Artifact;
-        _predictor = new ChampionPredictor();
+        _predictor = new ChampionPredictor(drift: new ServingDriftOptions { Enabled = Drift });
         _predictor.Publish(CtrModel.Load(artifact), new ModelVersion("ctr", 1, DateTimeOffset.UnixEpoch, "", new Dictionary<string, double>(), new Dictionary<string, string>(), new Dictionary<string, string>(), []), DateTimeOffset.UtcNow);
 
         var schema = _predictor.Schema!;

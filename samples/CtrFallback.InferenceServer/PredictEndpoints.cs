@@ -46,6 +46,7 @@ internal sealed class PredictEndpoints(ICtrPredictor predictor, IChampionFollowe
             serving = follower.Statistics,
             // A pinned server (CtrFallback:Serving:Version, set by a canary's pod template) ignores the alias.
             pinnedVersion = follower.PinnedVersion,
+            drift = follower.Drift,
         });
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using CtrFallback.Serving;
 using Microsoft.Extensions.Options;
 
 namespace CtrFallback.InferenceServer;
@@ -40,12 +41,14 @@ internal sealed class ServerOptions
 /// <summary>
 /// Warms the whole request path before the server reports ready: a rollout restarts every pod, and a cold .NET process
 /// on one core served well under half its warm rate for its first ~20 s (tier-0 code, then tier-up competing with the
-/// requests). Sends real requests to the server's own HTTP address; they are counted in the metrics like any other.
+/// requests). Sends real requests to the server's own HTTP address; they are counted in the metrics like any other, except
+/// drift, whose window restarts when the warm-up ends.
 /// </summary>
 internal sealed partial class RequestWarmup(
     IServer server,
     IHostApplicationLifetime lifetime,
     ICtrPredictor predictor,
+    IChampionFollower follower,
     IHttpClientFactory clients,
     IOptions<ServerOptions> options,
     ILogger<RequestWarmup> logger) : BackgroundService
@@ -75,6 +78,8 @@ internal sealed partial class RequestWarmup(
         }
         finally
         {
+            // The warm-up's made-up impressions (random ids) are not traffic: drift counts from the first real request.
+            follower.RestartDriftWindow();
             _done = true;
         }
     }

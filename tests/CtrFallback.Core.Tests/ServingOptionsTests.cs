@@ -35,6 +35,26 @@ public sealed class ServingOptionsTests
     }
 
     [Fact]
+    public void Drift_BindsFromItsSection_AndDefaultsToOnSampling1In64Over10000()
+    {
+        var defaults = Resolve([]).Drift;
+        var bound = Resolve(new() { ["CtrFallback:Serving:Drift:Enabled"] = "false", ["CtrFallback:Serving:Drift:SampleEvery"] = "16", ["CtrFallback:Serving:Drift:Window"] = "5000" }).Drift;
+
+        (defaults.Enabled, defaults.SampleEvery, defaults.Window).Should().Be((true, 64, 10_000));
+        (bound.Enabled, bound.SampleEvery, bound.Window).Should().Be((false, 16, 5_000));
+    }
+
+    [Theory]
+    [InlineData("SampleEvery", "0")]
+    [InlineData("Window", "10")]
+    public void Drift_OutOfRange_FailsAtStartWithAMessageNamingTheSection(string key, string value)
+    {
+        var act = () => Resolve(new() { [$"CtrFallback:Serving:Drift:{key}"] = value });
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*CtrFallback:Serving:Drift*SampleEvery*Window*");
+    }
+
+    [Fact]
     public void Serving_WithNothingConfigured_FollowsCtrChampion()
     {
         var options = Resolve([]);

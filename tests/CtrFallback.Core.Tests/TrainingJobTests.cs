@@ -201,6 +201,22 @@ public sealed class TrainingJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_RegistersAnArtifactWithItsTrainingProfile_WhichServingReadsBack()
+    {
+        var result = await Train(Log(1));
+
+        var artifact = await Store.DownloadArtifactAsync("ctr", result.Version.Version);
+        using var model = CtrFallback.Serving.CtrModel.Load(artifact);
+        var profile = model.Metadata.Profile;
+        profile.Should().NotBeNull("every artifact the training job registers carries its training profile");
+        profile!.HoldoutRows.Should().Be(result.Training.Evaluation.Metrics.Rows);
+        profile.ObservedCtr.Should().BeApproximately((double)result.Training.Evaluation.Metrics.Positives / result.Training.Evaluation.Metrics.Rows, 1e-12);
+        profile.Rows.Should().Be(result.Training.Rows);
+        profile.Fields.Should().HaveCount(model.Schema.NumericFields.Count + model.Schema.CategoricalFields.Count);
+        profile.Fields.Where(f => f.Categorical).Should().OnlyContain(f => f.FrequentValues!.Count > 0 && f.FrequentValues.Count <= TrainingProfile.MaxFrequentValues);
+    }
+
+    [Fact]
     public async Task Promote_AGateFailedVersion_NeedsForce()
     {
         await Train(Log(1));

@@ -400,7 +400,7 @@ public sealed class InferenceServerTests(TrainedArtifact model) : IClassFixture<
     }
 
     /// <summary>The value of the one sample of <paramref name="name"/> whose labels include every one given, from Prometheus text.</summary>
-    private static double Sample(string text, string name, params string[] labels)
+    internal static double Sample(string text, string name, params string[] labels)
     {
         var samples = text.Split('\n')
             .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))

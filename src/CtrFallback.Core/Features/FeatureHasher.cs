@@ -97,7 +97,11 @@ internal sealed class FeatureHasher
     /// <summary>The value hash of a categorical field; empty means missing (its own per-field token).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint HashCategorical(int field, ReadOnlySpan<char> value) =>
-        value.IsEmpty ? Mix(_categoricalSeeds[field] ^ MissingMarker) : HashString(_categoricalSeeds[field], value);
+        value.IsEmpty ? MissingHash(field) : HashString(_categoricalSeeds[field], value);
+
+    /// <summary>The value hash a categorical field gets when it is missing (empty or null), its own per-field token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint MissingHash(int field) => Mix(_categoricalSeeds[field] ^ MissingMarker);
 
     /// <summary>Signed log transform: handles negatives and heavy tails; NaN (missing) stays NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -40,6 +40,10 @@ internal sealed class ChampionFollower : BackgroundService, IChampionFollower
     public ChampionServingStatistics Statistics =>
         new(_predictor.Metrics.PredictionCount, _predictor.Metrics.ReloadCount, _predictor.Metrics.FailedReloadCount);
 
+    public ServingDrift? Drift => _predictor.Drift;
+
+    public void RestartDriftWindow() => _predictor.RestartDriftWindow();
+
     public override void Dispose()
     {
         _follower.Dispose();

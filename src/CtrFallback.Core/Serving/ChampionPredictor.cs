@@ -13,7 +13,13 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
     private volatile ServingState? _state;
     private volatile FeatureSchema? _layout;
 
-    public ChampionPredictor(IMeterFactory? meterFactory = null) => Metrics = new ServingMetrics(meterFactory, () => CurrentModel);
+    private readonly ServingDriftOptions _drift;
+
+    public ChampionPredictor(IMeterFactory? meterFactory = null, ServingDriftOptions? drift = null)
+    {
+        _drift = drift ?? new ServingDriftOptions();
+        Metrics = new ServingMetrics(meterFactory, () => CurrentModel, () => Drift);
+    }
 
     public ServingMetrics Metrics { get; }
 
@@ -29,13 +35,19 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
 
     internal CtrModel? CurrentCtrModel => _state?.Model;
 
+    /// <summary>The served version's drift over its current window; <see langword="null"/> when off or its artifact has no training profile.</summary>
+    public ServingDrift? Drift => _state?.Drift?.Snapshot();
+
+    /// <summary>Empties the served version's drift window.</summary>
+    public void RestartDriftWindow() => _state?.Drift?.Clear();
+
     public CtrPrediction Predict(Impression impression)
     {
         // Hot path: one volatile read, the hand-written featurize + dot product, a striped counter; no allocation.
         ArgumentNullException.ThrowIfNull(impression);
         var state = _state ?? throw new ModelNotReadyException();
         EnsureLayout(impression.Schema, state);
-        var ctr = state.Model.Predict(impression);
+        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
         Metrics.CountPredictions(1);
         return new CtrPrediction(ctr, state.Label);
     }
@@ -51,7 +63,8 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         }
 
         EnsureLayout(impression.Schema, state);
-        prediction = new CtrPrediction(state.Model.Predict(impression), state.Label);
+        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
+        prediction = new CtrPrediction(ctr, state.Label);
         Metrics.CountPredictions(1);
         return true;
     }
@@ -68,6 +81,7 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         EnsureLayout(context.Schema, state);
         var model = state.Model;
         var hasher = model.Hasher;
+        var drift = state.Drift;
 
         // Hot path: context hashes once per call, spans on the stack, no allocation.
         Span<uint> contextHashes = stackalloc uint[hasher.CategoricalCount];
@@ -98,6 +112,10 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
 
             var timestamp = candidate.IsTimestampSet ? candidate.Timestamp : context.Timestamp;
             ctrs[c] = model.Predict(numeric, hashes, timestamp);
+            if (drift is not null && drift.ShouldSample())
+            {
+                drift.Observe(numeric, hashes, ctrs[c]);
+            }
         }
 
         Metrics.CountPredictions(candidates.Length);
@@ -110,7 +128,9 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(version);
         _layout ??= model.Schema;
-        var previous = Interlocked.Exchange(ref _state, new ServingState(model, new ServingModelInfo(version, loadedAt)));
+        // Each version gets a window of its own: a reload starts drift afresh.
+        var drift = _drift.Enabled && model.Metadata.Profile is { } profile ? new DriftMonitor(profile, model.Hasher, version, _drift) : null;
+        var previous = Interlocked.Exchange(ref _state, new ServingState(model, new ServingModelInfo(version, loadedAt), drift));
         return previous?.Model;
     }
 
@@ -134,13 +154,30 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         }
     }
 
+    /// <summary>A prediction sampled for drift: the same score as <see cref="CtrModel.Predict(Impression)"/>, whose hashes drift reuses.</summary>
+    private static float PredictSampled(CtrModel model, DriftMonitor drift, Impression impression)
+    {
+        Span<uint> hashes = stackalloc uint[model.Hasher.CategoricalCount];
+        var categorical = impression.Categorical;
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = model.Hasher.HashCategorical(i, categorical[i]);
+        }
+
+        var ctr = model.Predict(impression.Numeric, hashes, impression.Timestamp);
+        drift.Observe(impression.Numeric, hashes, ctr);
+        return ctr;
+    }
+
     [DoesNotReturn]
     private static void ThrowLayoutMismatch(FeatureSchema actual, FeatureSchema expected) =>
         throw new ArgumentException($"The impression is laid out for another schema ({SchemaLayout.Difference(expected, actual)}); build impressions from ICtrPredictor.Schema.", "impression");
 
     /// <summary>What one swap publishes; the label is built once here, so predictions do not allocate it.</summary>
-    private sealed class ServingState(CtrModel model, ServingModelInfo info)
+    private sealed class ServingState(CtrModel model, ServingModelInfo info, DriftMonitor? drift)
     {
+        public DriftMonitor? Drift { get; } = drift;
+
         public CtrModel Model { get; } = model;
 
         public ServingModelInfo Info { get; } = info;

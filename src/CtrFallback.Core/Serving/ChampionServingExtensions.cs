@@ -23,6 +23,11 @@ public static class ChampionServingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         var options = services.AddOptions<ServingOptions>().ValidateDataAnnotations().ValidateOnStart();
+
+        // Data annotations do not reach into nested options: the drift section is checked here, naming its keys.
+        options.Validate(
+            serving => serving.Drift is { } drift && System.ComponentModel.DataAnnotations.Validator.TryValidateObject(drift, new(drift), null, validateAllProperties: true),
+            "CtrFallback:Serving:Drift is invalid: SampleEvery must be between 1 and 1,000,000 and Window between 100 and 1,000,000.");
         if (configure is not null)
         {
             options.Configure(configure);
@@ -37,7 +42,7 @@ public static class ChampionServingExtensions
 
         services.AddOptions<MLOptions>();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new ChampionPredictor(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp => new ChampionPredictor(sp.GetService<IMeterFactory>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value.Drift));
         services.TryAddSingleton<ICtrPredictor>(sp => sp.GetRequiredService<ChampionPredictor>());
         services.TryAddSingleton<ChampionFollower>();
         services.TryAddSingleton<IChampionFollower>(sp => sp.GetRequiredService<ChampionFollower>());

@@ -16,6 +16,17 @@ public interface IChampionFollower
 
     /// <summary>Counts since start: impressions scored, versions swapped in, failed checks. The same figures are on the meter.</summary>
     ChampionServingStatistics Statistics { get; }
+
+    /// <summary>
+    /// The served version's live drift against its training profile over the current window (<c>CtrFallback:Serving:Drift</c>);
+    /// <see langword="null"/> when nothing is served, drift is off, or the version's artifact has no profile (older artifacts).
+    /// </summary>
+    ServingDrift? Drift => null;
+
+    /// <summary>Empties the served version's drift window, so impressions that were not traffic (a request warm-up) do not count.</summary>
+    void RestartDriftWindow()
+    {
+    }
 }
 
 /// <summary>What the in-process predictor has done since the process started.</summary>

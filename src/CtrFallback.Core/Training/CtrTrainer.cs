@@ -78,11 +78,14 @@ internal sealed partial class CtrTrainer(
         var input = schema;
         var search = o.Features == FeatureSelection.Auto ? StartSearch(schema, family is not null) : null;
         var collector = family is null ? null : new RawFieldCollector(schema.ToFeatureSchema(), o.VocabularyMinCount);
+
+        // The profile sees each row's hashes from the one featurizer as the log is written (no second pass).
+        var profile = new TrainingProfileBuilder(schema.ToFeatureSchema(), o.Seed);
         using var featurize = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.featurize");
         using var champion = championArtifact is null ? null : CtrModel.Load(championArtifact);
         var temp = string.IsNullOrEmpty(o.TempDirectory) ? Path.GetTempPath() : o.TempDirectory;
         Directory.CreateDirectory(temp);
-        var (reader, log) = Featurize(schema, paths, after, champion, null, temp, progress, search, collector, cancellationToken);
+        var (reader, log) = Featurize(schema, paths, after, champion, null, temp, progress, search, collector, profile, cancellationToken);
         IReadOnlyDictionary<string, string>? searched = null;
         FeaturizedLog? inputLog = null;
         try
@@ -105,7 +108,9 @@ internal sealed partial class CtrTrainer(
                     inputLog = first;
                     using (firstReader)
                     {
-                        (reader, log) = Featurize(schema, paths, after, champion, first, temp, progress, null, null, cancellationToken);
+                        // The profile is of the rows as the chosen schema hashes them: what serving compares with.
+                        profile = new TrainingProfileBuilder(schema.ToFeatureSchema(), o.Seed);
+                        (reader, log) = Featurize(schema, paths, after, champion, first, temp, progress, null, null, profile, cancellationToken);
                     }
 
                     if (log.HoldoutRows != first.HoldoutRows)
@@ -236,6 +241,7 @@ internal sealed partial class CtrTrainer(
             TrainingRows = trainedRows,
             Vocabulary = rawFields?.Vocabulary,
             VocabularyMinCount = rawFields is null ? 0 : o.VocabularyMinCount,
+            Profile = profile.Complete(probabilities, log.HoldoutPositives),
         };
         var artifact = ModelArtifact.Create(savedModel, metadata);
         return new TrainingResult
@@ -360,7 +366,7 @@ internal sealed partial class CtrTrainer(
     /// (a schema the search changed) copies the champion's scores from the first instead of scoring twice.
     /// </summary>
     private (ClickLogReader Reader, FeaturizedLog Log) Featurize(
-        ClickLogSchema schema, string[] paths, DateTimeOffset? after, CtrModel? champion, FeaturizedLog? previous, string temp, IProgress<long>? progress, IFeatureSearchRun? search, RawFieldCollector? collector, CancellationToken cancellationToken)
+        ClickLogSchema schema, string[] paths, DateTimeOffset? after, CtrModel? champion, FeaturizedLog? previous, string temp, IProgress<long>? progress, IFeatureSearchRun? search, RawFieldCollector? collector, TrainingProfileBuilder profile, CancellationToken cancellationToken)
     {
         var o = options.Value;
         var reader = new ClickLogReader(schema, paths, after: after);
@@ -378,11 +384,27 @@ internal sealed partial class CtrTrainer(
                 championScorer = row => (scorer ??= champion.CreateRowScorer(reader.Columns))(row);
             }
 
-            RowObserver? observer = collector is null ? null : collector.Add;
+            // Every row's hashes, once, to whoever learns from the read: the profile, the search, the raw-field vocabulary.
+            RowObserver observer = profile.Observe;
             if (search is not null)
             {
                 long row = 0;
-                observer = (r, hashes) => search.Add(row++, r.Label, hashes);
+                var previousObserver = observer;
+                observer = (r, hashes) =>
+                {
+                    previousObserver(r, hashes);
+                    search.Add(row++, r.Label, hashes);
+                };
+            }
+
+            if (collector is not null)
+            {
+                var previousObserver = observer;
+                observer = (r, hashes) =>
+                {
+                    previousObserver(r, hashes);
+                    collector.Add(r, hashes);
+                };
             }
 
             var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer);

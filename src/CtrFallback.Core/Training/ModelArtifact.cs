@@ -97,6 +97,7 @@ internal static class ModelArtifact
                 $"The model artifact was featurized with hasher version {metadata.HasherVersion}; this library scores versions {Features.FeatureHasher.OldestVersion} to {Features.FeatureHasher.Version}.");
         }
 
+        metadata.Profile?.Validate(metadata.Schema);
         return metadata;
     }
 }
@@ -135,6 +136,13 @@ internal sealed record ArtifactMetadata
 
     /// <summary>A value joined its field's vocabulary when seen at least this often in the training rows.</summary>
     public int VocabularyMinCount { get; init; }
+
+    /// <summary>
+    /// The training data's profile (holdout score bins and CTR, per-field missing shares and frequent values), which
+    /// serving measures drift against; <see langword="null"/> in artifacts made before profiles existed (they still
+    /// load and serve, without drift).
+    /// </summary>
+    public TrainingProfile? Profile { get; init; }
 
     /// <summary>The raw-field family that scores this model, or <see langword="null"/> for a hashed linear model.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
