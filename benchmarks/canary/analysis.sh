@@ -10,8 +10,8 @@
 #   benchmarks/canary/analysis.sh          # prints one table per phase; exit 0 when both phases came out as expected
 #   KEEP=1 benchmarks/canary/analysis.sh   # keep the work folder (store, logs, Prometheus data)
 #
-# The drift gauges come from the drift work (branch issue14-drift); on a tree without them the drift queries return
-# empty vectors and the script says so (UNEXPECTED, exit 1). Skips (exit 0, says so) without prometheus. Needs dotnet, python3 (with PyYAML), curl. Everything listens on
+# Without the drift gauges (a server whose artifacts have no training profile) the drift queries return empty
+# vectors and the script says so (UNEXPECTED, exit 1). Skips (exit 0, says so) without prometheus. Needs dotnet, python3 (with PyYAML), curl. Everything listens on
 # 127.0.0.1; the servers and Prometheus started here are stopped here by pid.
 set -euo pipefail
 
