@@ -306,30 +306,6 @@ public sealed class DriftTests(ServingModelFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>The artifact as made before profiles existed: its metadata without the <c>profile</c> member.</summary>
-    internal static byte[] WithoutProfile(byte[] artifact)
-    {
-        using var input = new ZipArchive(new MemoryStream(artifact), ZipArchiveMode.Read);
-        using var output = new MemoryStream();
-        using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var entry in input.Entries)
-            {
-                using var source = entry.Open();
-                using var target = zip.CreateEntry(entry.FullName).Open();
-                if (entry.FullName == ModelArtifact.MetadataEntry)
-                {
-                    var json = JsonNode.Parse(source)!.AsObject();
-                    json.Remove("profile").Should().BeTrue("a trained artifact has a profile to remove");
-                    using var writer = new System.Text.Json.Utf8JsonWriter(target);
-                    json.WriteTo(writer);
-                }
-                else
-                {
-                    source.CopyTo(target);
-                }
-            }
-        }
-
-        return output.ToArray();
-    }
+    internal static byte[] WithoutProfile(byte[] artifact) =>
+        ServingModelFixture.WithMetadata(artifact, json => json.Remove("profile").Should().BeTrue("a trained artifact has a profile to remove"));
 }

@@ -56,7 +56,11 @@ public sealed class ServingModelFixture : IDisposable
 
     public void Dispose() => Directory.Dispose();
 
-    private static byte[] WithFirstCategoricalRenamed(byte[] artifact, string name)
+    private static byte[] WithFirstCategoricalRenamed(byte[] artifact, string name) =>
+        WithMetadata(artifact, json => json["schema"]!["categoricalFields"]![0] = name);
+
+    /// <summary>The artifact with its metadata entry edited, every other entry copied as it is.</summary>
+    internal static byte[] WithMetadata(byte[] artifact, Action<JsonObject> edit)
     {
         using var input = new ZipArchive(new MemoryStream(artifact), ZipArchiveMode.Read);
         using var output = new MemoryStream();
@@ -68,8 +72,8 @@ public sealed class ServingModelFixture : IDisposable
                 using var target = zip.CreateEntry(entry.FullName).Open();
                 if (entry.FullName == ModelArtifact.MetadataEntry)
                 {
-                    var json = JsonNode.Parse(source)!;
-                    json["schema"]!["categoricalFields"]![0] = name;
+                    var json = JsonNode.Parse(source)!.AsObject();
+                    edit(json);
                     using var writer = new System.Text.Json.Utf8JsonWriter(target);
                     json.WriteTo(writer);
                 }
