@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace CtrFallback.Serving;
 
@@ -47,7 +48,7 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         ArgumentNullException.ThrowIfNull(impression);
         var state = _state ?? throw new ModelNotReadyException();
         EnsureLayout(impression.Schema, state);
-        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
+        var ctr = Score(state, impression);
         Metrics.CountPredictions(1);
         return new CtrPrediction(ctr, state.Label);
     }
@@ -63,8 +64,7 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         }
 
         EnsureLayout(impression.Schema, state);
-        var ctr = state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
-        prediction = new CtrPrediction(ctr, state.Label);
+        prediction = new CtrPrediction(Score(state, impression), state.Label);
         Metrics.CountPredictions(1);
         return true;
     }
@@ -154,16 +154,16 @@ internal sealed class ChampionPredictor : ICtrPredictor, IAliasFollowerTarget, I
         }
     }
 
+    /// <summary>One impression's score; one in <see cref="ServingDriftOptions.SampleEvery"/> is also shown to drift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Score(ServingState state, Impression impression) =>
+        state.Drift is { } drift && drift.ShouldSample() ? PredictSampled(state.Model, drift, impression) : state.Model.Predict(impression);
+
     /// <summary>A prediction sampled for drift: the same score as <see cref="CtrModel.Predict(Impression)"/>, whose hashes drift reuses.</summary>
     private static float PredictSampled(CtrModel model, DriftMonitor drift, Impression impression)
     {
         Span<uint> hashes = stackalloc uint[model.Hasher.CategoricalCount];
-        var categorical = impression.Categorical;
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            hashes[i] = model.Hasher.HashCategorical(i, categorical[i]);
-        }
-
+        model.HashCategorical(impression, hashes);
         var ctr = model.Predict(impression.Numeric, hashes, impression.Timestamp);
         drift.Observe(impression.Numeric, hashes, ctr);
         return ctr;

@@ -83,13 +83,18 @@ internal sealed class CtrModel : IDisposable
     {
         // Hot path: spans on the stack, no allocation.
         Span<uint> hashes = stackalloc uint[Hasher.CategoricalCount];
+        HashCategorical(impression, hashes);
+        return Predict(impression.Numeric, hashes, impression.Timestamp);
+    }
+
+    /// <summary>The impression's categorical value hashes, as <see cref="Predict(Impression)"/> scores them.</summary>
+    internal void HashCategorical(Impression impression, Span<uint> hashes)
+    {
         var categorical = impression.Categorical;
         for (var i = 0; i < hashes.Length; i++)
         {
             hashes[i] = Hasher.HashCategorical(i, categorical[i]);
         }
-
-        return Predict(impression.Numeric, hashes, impression.Timestamp);
     }
 
     /// <summary>Scores one row from raw numeric values and categorical value hashes (see <see cref="FeatureHasher.HashCategorical"/>).</summary>
