@@ -11,11 +11,12 @@
 #
 # Variants (environment of the server process, or how it was built):
 #   shipped      as the image runs it: the csproj's tiering on, quick JIT off, PGO off; the runtime environment the
-#                inference server's Dockerfile sets (DOTNET_TC_CallCountingDelayMs=0: tier-up starts at once); a
+#                inference server's Dockerfile sets (DOTNET_TC_CallCountingDelayMs=0: tier-up starts at once;
+#                DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1); a
 #                request-path warm-up before /readyz of at least 1 s and until no method was compiled for 1 s (at most
 #                15 s more)
-#   delayed      shipped without the Dockerfile's runtime environment: the runtime's default tiering delay (tier-up
-#                only after 100 ms, on one core 1 s, without a newly called method)
+#   delayed      shipped without DOTNET_TC_CallCountingDelayMs: the runtime's default tiering delay (tier-up only
+#                after 100 ms, on one core 1 s, without a newly called method)
 #   fixed1s      delayed with a fixed 1 s warm-up (not waiting for the JIT to settle)
 #   nowarmup     delayed without the request warm-up (CtrFallback__Server__Warmup=00:00:00; model warm-up only)
 #   tiered       the .NET default: quick JIT and PGO on (tier-0, then PGO tier-up), no request warm-up
@@ -91,7 +92,7 @@ run_variant() { # variant rep
   local dir=$BUILT envs=()
   case "$1" in
     shipped) envs=("${IMAGE_ENV[@]}") ;;
-    delayed) ;;
+    delayed) mapfile -t envs < <(printf '%s\n' "${IMAGE_ENV[@]}" | grep -v '^DOTNET_TC_CallCountingDelayMs=') ;;
     nowarmup) envs=(CtrFallback__Server__Warmup=00:00:00 CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
     fixed1s) envs=(CtrFallback__Server__WarmupUntilJitSettles=00:00:00) ;;
     tiered) envs=(CtrFallback__Server__Warmup=00:00:00 DOTNET_TC_QuickJit=1 DOTNET_TC_QuickJitForLoops=1 DOTNET_TieredPGO=1) ;;

@@ -189,6 +189,15 @@ public sealed partial class DeployManifestsTests
     }
 
     [Fact]
+    public void InferenceServerImage_CompletesSocketOperationsInline_OnTheOneCoreOfAPod()
+    {
+        // benchmarks/load/run.sh runs the server with the ENV DOTNET_ lines of this Dockerfile too.
+        var dockerfile = File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "docker", "inference-server.Dockerfile"));
+
+        dockerfile.Should().MatchRegex(@"(?m)^ENV DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1\s*$");
+    }
+
+    [Fact]
     public void TheImagesTheManifestsRun_AreTheOnesTheReadmeBuilds()
     {
         var readme = File.ReadAllText(Path.Combine(DeployManifests.DeployRoot, "README.md"));

@@ -25,6 +25,10 @@ ENV ASPNETCORE_URLS=http://+:8080
 # method, ten times that on one core), which kept them running on the serving core for ~30 s after ready
 # (benchmarks/load/coldstart.sh, benchmarks/load/RESULTS.md). Only an environment variable sets it.
 ENV DOTNET_TC_CallCountingDelayMs=0
+# Socket completions run on the runtime's epoll thread instead of being queued to the thread pool first: on a pod of
+# one core that hand-off is a thread switch per read and per write (benchmarks/load/ab.sh; Kestrel still runs the
+# requests themselves on the thread pool, see benchmarks/load/RESULTS.md).
+ENV DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 EXPOSE 8080
 # The base image's non-root `app` user (UID 1654); the manifests run as the same UID.
 USER $APP_UID
