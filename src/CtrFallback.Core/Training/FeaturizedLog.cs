@@ -412,7 +412,10 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
                     {
                         chunk.Dispose();
                         chunk = null;
-                        PeakRowsHeld = Math.Max(PeakRowsHeld, StoredRows + _tailRows);
+                    }
+
+                    if (!inPlace)
+                    {
                         SettleCertainTrainingRows(file);
                     }
                 }
@@ -449,7 +452,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     }
 
     /// <summary>
-    /// With a holdout by file order, settles the tail's oldest chunks once all their rows are certainly training rows:
+    /// With a holdout by file order, settles the tail's oldest (closed) chunks once all their rows are certainly training rows:
     /// after n rows the holdout is the last round(n·f), and n − round(n·f) never falls by more than one as n grows, so
     /// every row below n − round(n·f) − 1 stays a training row however long the log turns out to be.
     /// </summary>
