@@ -96,13 +96,17 @@ public sealed class TrainingTests(TrainedModelFixture fixture) : IClassFixture<T
     }
 
     [Fact]
-    public void Train_WithNegativeDownsampling_StaysCalibrated()
+    public void Train_WithNegativeDownsampling_StaysCalibratedAndRecordsTheNegativesDroppedAtRead()
     {
         var options = TrainedModelFixture.Training;
         options.NegativeSampleRate = 0.3;
         var result = TrainedModelFixture.Train(options, fixture.LogPath);
 
         result.TrainingRows.Should().BeLessThan(TrainedModelFixture.Rows * 9 / 10 / 2);
+        result.Parameters["data.sampledAtRead"].Should().Be("true");
+        long.Parse(result.Parameters["data.droppedNegatives"], System.Globalization.CultureInfo.InvariantCulture).Should().Be((TrainedModelFixture.Rows * 9 / 10) - result.TrainingRows);
+        long.Parse(result.Parameters["data.peakRowsHeld"], System.Globalization.CultureInfo.InvariantCulture).Should().BeLessThan(TrainedModelFixture.Rows * 7 / 10, "the dropped negatives never all sat on disk");
+        fixture.Result.Parameters["data.sampledAtRead"].Should().Be("false", "a rate of 1 drops nothing");
         result.Evaluation.Metrics.Calibration.Should().BeInRange(0.9, 1.1, "q = p / (p + (1 - p) / w) undoes the sampling");
         result.Evaluation.Metrics.Auc.Should().BeApproximately(fixture.Result.Evaluation.Metrics.Auc, 0.01);
     }

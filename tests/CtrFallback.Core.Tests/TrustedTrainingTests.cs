@@ -148,7 +148,7 @@ public sealed class TrustedTrainingTests : IDisposable
         var log = Log(10_000);
         using var reader = new Data.ClickLogReader(ClickLogSchema.Criteo, [log]);
         using var featurized = FeaturizedLog.Build(reader, ClickLogSchema.Criteo.ToFeatureSchema(), 0.1, null, _dir.Path, null, CancellationToken.None);
-        var rows = featurized.TrainingRowIndices(1);
+        var rows = featurized.TrainingRowIndices();
         var view = new FeaturizedLogView(featurized, rows, CancellationToken.None);
         var random = new Random(3);
 

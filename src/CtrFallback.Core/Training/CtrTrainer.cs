@@ -113,7 +113,7 @@ internal sealed partial class CtrTrainer(
                         (reader, log) = Featurize(schema, paths, after, champion, first, temp, progress, null, null, profile, cancellationToken);
                     }
 
-                    if (log.HoldoutRows != first.HoldoutRows)
+                    if (log.HoldoutRows != first.HoldoutRows || log.StoredRows != first.StoredRows)
                     {
                         throw new InvalidOperationException("The log changed while it was read twice (Training:Features = Auto): the two reads gave different holdouts.");
                     }
@@ -142,7 +142,7 @@ internal sealed partial class CtrTrainer(
         clock.Restart();
         var fit = CtrFallbackActivities.Source.StartActivity("ctrfallback.training.fit");
         var ml = new MLContext(o.Seed);
-        var trainingRows = log.TrainingRowIndices(o.NegativeSampleRate);
+        var trainingRows = log.TrainingRowIndices();
         var holdoutRows = log.HoldoutRowIndices();
         Dictionary<string, string> parameters;
         byte[] savedModel;
@@ -214,6 +214,9 @@ internal sealed partial class CtrTrainer(
 
         parameters["holdoutFraction"] = o.HoldoutFraction.ToString(CultureInfo.InvariantCulture);
         parameters["negativeSampleRate"] = o.NegativeSampleRate.ToString(CultureInfo.InvariantCulture);
+        parameters["data.sampledAtRead"] = log.SampledDuringRead ? "true" : "false";
+        parameters["data.droppedNegatives"] = log.DroppedNegatives.ToString(CultureInfo.InvariantCulture);
+        parameters["data.peakRowsHeld"] = log.PeakRowsHeld.ToString(CultureInfo.InvariantCulture);
         parameters["data.window"] = o.Window ?? string.Empty;
         parameters["data.window.by"] = o.Window is null ? string.Empty : after is null ? "partition" : "timestamp";
         if (after is not null)
@@ -315,14 +318,16 @@ internal sealed partial class CtrTrainer(
         MLContext ml, IRawFieldModelFamily family, RawFieldCollector collector, FeaturizedLog log, int[] trainingRows, int[] holdoutRows, Dictionary<string, TimeSpan> stages, Stopwatch clock, CancellationToken cancellationToken)
     {
         var o = options.Value;
+        // The collector holds every row read, so its table is by read number; the log holds the rows the sampling kept.
+        holdoutRows = log.ReadRows(holdoutRows);
         var (featurizer, values) = collector.Complete(log.Hasher, holdoutRows);
         var labels = new bool[collector.Rows];
-        for (var row = 0; row < labels.Length; row++)
+        for (var row = 0; row < log.StoredRows; row++)
         {
-            labels[row] = log.Label(row);
+            labels[log.ReadRow(row)] = log.Label(row);
         }
 
-        var table = new RawFieldTable { Features = featurizer.Features, Values = values, Labels = labels, TrainingRows = trainingRows };
+        var table = new RawFieldTable { Features = featurizer.Features, Values = values, Labels = labels, TrainingRows = log.ReadRows(trainingRows) };
         stages["vocabulary"] = clock.Elapsed;
         LogStage(_logger, "vocabulary", clock.Elapsed.TotalSeconds, trainingRows.LongLength);
         clock.Restart();
@@ -375,8 +380,14 @@ internal sealed partial class CtrTrainer(
             Func<ClickLogRow, float>? championScorer = null;
             if (previous is not null && champion is not null)
             {
-                long row = 0;
-                championScorer = _ => previous.ChampionScore(row++);
+                // The same rows in the same order: the previous log kept the same ones, and a dropped row needs no score.
+                long read = 0, stored = 0;
+                championScorer = _ =>
+                {
+                    var score = stored < previous.StoredRows && previous.ReadRow(stored) == read ? previous.ChampionScore(stored++) : float.NaN;
+                    read++;
+                    return score;
+                };
             }
             else if (champion is not null)
             {
@@ -407,9 +418,14 @@ internal sealed partial class CtrTrainer(
                 };
             }
 
-            var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer);
+            var log = FeaturizedLog.Build(reader, schema.ToFeatureSchema(), o.HoldoutFraction, championScorer, temp, rows => progress?.Report(rows), cancellationToken, o.MaxInMemoryTrainingBytes, observer, o.NegativeSampleRate);
             try
             {
+                if (o.NegativeSampleRate < 1 && schema.Timestamp is not null)
+                {
+                    LogSampledAfterRead(_logger, log.PeakRowsHeld, log.DroppedNegatives);
+                }
+
                 CheckMalformed(reader);
                 if (log.TrainingRows == 0 || log.HoldoutRows == 0)
                 {
@@ -580,4 +596,7 @@ internal sealed partial class CtrTrainer(
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{Malformed} of {Total} rows are malformed (within the allowed share); first ones:\n{Examples}")]
     private static partial void LogMalformed(ILogger logger, long malformed, long total, string examples);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "The holdout is by timestamp, so no row was known to be a training row before the read was done: all {Rows} rows were on disk before {Dropped} negatives were dropped")]
+    private static partial void LogSampledAfterRead(ILogger logger, long rows, long dropped);
 }
