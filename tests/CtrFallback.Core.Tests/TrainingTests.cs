@@ -35,8 +35,10 @@ public sealed class TrainedModelFixture : IDisposable
     public TrainingResult Result { get; }
 
     public static TrainingResult Train(TrainingOptions options, params string[] files) =>
-        new CtrTrainer(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System)
-            .TrainAsync(ClickLogSchema.Criteo, files).GetAwaiter().GetResult();
+        Train(options, ClickLogSchema.Criteo, files).GetAwaiter().GetResult();
+
+    public static Task<TrainingResult> Train(TrainingOptions options, ClickLogSchema schema, params string[] files) =>
+        new CtrTrainer(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System).TrainAsync(schema, files);
 
     public void Dispose() => Directory.Dispose();
 }
