@@ -25,15 +25,6 @@ public sealed class TripleCrossTrainingTests : IDisposable
         result.Parameters["featurizer.crosses"].Should().Be("C6xC14,C2xC11,C17xC20,C9xC14xC23");
         model.Schema.Crosses.Should().Equal(schema.Crosses, "the artifact keeps the triple");
         model.Hasher.HashedCount.Should().Be(26 + 4 + 13);
-        var offline = OfflineScorer.Score(model, schema, [log]).Take(2_000).ToArray();
-        var impression = new Impression(model.Schema);
-        var lines = File.ReadLines(log).Take(offline.Length).ToArray();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            impression.Clear();
-            impression.SetAll(schema.Columns!, lines[i].Split('\t'));
-
-            model.Predict(impression).Should().BeApproximately(offline[i].Probability, 1e-6f, $"row {i + 1} must score the same offline and in serving");
-        }
+        OfflineScorer.ServingShouldMatch(model, schema, log, 2_000);
     }
 }
