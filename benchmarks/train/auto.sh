@@ -3,13 +3,15 @@
 # neutral log (../shared/baseline/gen_synthetic.py, seed 42) and on a generated log with two planted crosses the
 # preset lacks (`ctrfallback generate --crosses C2:C17,C5:C22 --seed 7`), interleaved run by run (preset, then auto)
 # so both sides see the same machine state. Prints per run the wall times, the auto/preset ratio, `uptime`'s load, the
-# holdout AUC and NE of both, the crosses added with their z, and for the planted log the truth's own holdout AUC
+# holdout AUC and NE of both, the crosses added with their z, the search's own stages (the beam's triples among them),
+# and for the planted log the truth's own holdout AUC
 # (the generator's click probabilities scored on the same holdout: the ceiling of any model).
 #
 #   benchmarks/train/auto.sh [ROWS] [RUNS]      (defaults: 1000000 rows, 3 runs per log)
 #
-# Reuses logs when NEUTRAL_LOG, or PLANTED_LOG and PLANTED_TRUTH, name existing files; CLI_DLL runs a copied build. Writes only under a temporary
-# folder, removed at the end.
+# Reuses logs when NEUTRAL_LOG, or PLANTED_LOG and PLANTED_TRUTH, name existing files; CLI_DLL runs a copied build.
+# PLANTED_CROSSES plants other crosses, pairs or triples (default C2:C17,C5:C22; e.g. C2:C17,C14:C23:C9); LOGS picks
+# the logs (default "neutral planted"). Writes only under a temporary folder, removed at the end.
 set -euo pipefail
 rows=${1:-1000000}
 runs=${2:-3}
@@ -27,7 +29,7 @@ else
 fi
 
 neutral=${NEUTRAL_LOG:-}
-if [ -z "$neutral" ]; then
+if [ -z "$neutral" ] && [[ " ${LOGS:-neutral planted} " == *" neutral "* ]]; then
   [ -f "$baseline/gen_synthetic.py" ] || { echo "baseline not found at $baseline (set BASELINE_DIR or NEUTRAL_LOG)" >&2; exit 1; }
   neutral="$work/neutral.tsv"
   echo "== generating the neutral log ($rows rows, gen_synthetic.py --seed 42)"
@@ -36,14 +38,16 @@ fi
 
 planted=${PLANTED_LOG:-}
 truth=${PLANTED_TRUTH:-}
-if [ -z "$planted" ]; then
+crosses=${PLANTED_CROSSES:-C2:C17,C5:C22}
+logs=${LOGS:-neutral planted}
+if [ -z "$planted" ] && [[ " $logs " == *" planted "* ]]; then
   planted="$work/planted.tsv"
   truth="$work/planted-truth.txt"
-  echo "== generating the planted log ($rows rows, generate --crosses C2:C17,C5:C22 --seed 7)"
-  "${cli[@]}" generate --rows "$rows" --crosses C2:C17,C5:C22 --seed 7 --out "$planted" --truth "$truth"
+  echo "== generating the planted log ($rows rows, generate --crosses $crosses --seed 7)"
+  "${cli[@]}" generate --rows "$rows" --crosses "$crosses" --seed 7 --out "$planted" --truth "$truth"
 fi
 
-for log in neutral planted; do
+for log in $logs; do
   data=$([ "$log" = neutral ] && echo "$neutral" || echo "$planted")
   for run in $(seq 1 "$runs"); do
     for features in schema auto; do
@@ -56,9 +60,9 @@ for log in neutral planted; do
   done
 done
 
-/usr/bin/python3 - "$work" "$runs" "$planted" "${truth:-}" <<'PY'
+/usr/bin/python3 - "$work" "$runs" "$planted" "${truth:-}" "$logs" <<'PY'
 import json, statistics, sys
-work, runs, planted, truth = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+work, runs, planted, truth, logs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].split()
 
 def truth_auc(holdout_rows):
     # The training holdout of a log without timestamps is its last rows in file order.
@@ -72,7 +76,7 @@ def truth_auc(holdout_rows):
     h = -(ctr * math.log(ctr) + (1 - ctr) * math.log(1 - ctr))
     return roc_auc_score(y, q), ll / h
 
-for log in ("neutral", "planted"):
+for log in logs:
     print(f"\n{log} log")
     print(f"{'run':>4}{'preset s':>10}{'auto s':>9}{'ratio':>7}{'preset AUC':>12}{'auto AUC':>10}{'preset NE':>11}{'auto NE':>9}  load (1/5/15 min) before preset; auto stages; crosses added")
     ratios, pw, aw = [], [], []
@@ -86,6 +90,7 @@ for log in ("neutral", "planted"):
         print(f"{run:>4}{ps:>10.1f}{as_:>9.1f}{as_ / ps:>7.2f}{p['metrics']['auc']:>12.4f}{a['metrics']['auc']:>10.4f}"
               f"{p['metrics']['normalizedEntropy']:>11.4f}{a['metrics']['normalizedEntropy']:>9.4f}  {load}; {a['stages']}; "
               f"{par.get('features.addedCrosses', '')} [bar {par.get('features.requiredZ', '')}; bits {par.get('featurizer.hashBits')}]")
+        print(f"      search stages (s): {par.get('features.searchSeconds', '')}")
         if run == 1 and "features.inputSchemaHoldout" in par:
             print(f"      input schema on the search's sample fit: {par['features.inputSchemaHoldout']}")
     print(f"median: preset {statistics.median(pw):.1f} s, auto {statistics.median(aw):.1f} s, ratio {statistics.median(ratios):.2f} (runs {', '.join(f'{r:.2f}' for r in ratios)})")

@@ -27,6 +27,12 @@ internal static class AnalyzeCommand
             },
             MaxCollidingShare = args.Double("--max-colliding-share") ?? suggestion.MaxCollidingShare,
             MemoryBudgetBytes = args.Long("--memory-budget-mb") is { } mb ? mb << 20 : suggestion.MemoryBudgetBytes,
+            BeamWidth = args.Long("--beam-width") switch
+            {
+                null => suggestion.BeamWidth,
+                var w and >= 0 and <= 1000 => (int)w,
+                var w => throw new UsageException($"--beam-width must be between 0 and 1000, got {w}"),
+            },
         };
         args.EnsureAllUsed();
         if (output is null && suggestPath is null)
@@ -57,9 +63,12 @@ internal static class AnalyzeCommand
         }
 
         var analysis = await ClickLogAnalyzer.AnalyzeAsync(schema, files, options, cancellationToken);
+
+        // With a suggestion the report shows its triples and what it chose too.
+        var suggested = suggestPath is null ? null : ClickLogAnalyzer.SuggestSchema(analysis, suggestion);
         if (output is not null)
         {
-            await File.WriteAllTextAsync(output, ClickLogAnalyzer.ToHtml(analysis), cancellationToken);
+            await File.WriteAllTextAsync(output, suggested is null ? ClickLogAnalyzer.ToHtml(analysis) : ClickLogAnalyzer.ToHtml(suggested), cancellationToken);
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -70,12 +79,11 @@ internal static class AnalyzeCommand
                 $"cross #{rank}  {cross.First} x {cross.Second}  NE gain {Math.Round(cross.NeGain, 5) + 0.0:+0.00000;-0.00000;0} (z {cross.Z:0.0})  AUC gain {Math.Round(cross.AucGain, 4) + 0.0:+0.0000;-0.0000;0}{(cross.InSchema ? "  (in schema)" : string.Empty)}"));
         }
 
-        if (suggestPath is not null)
+        if (suggested is not null)
         {
-            var suggested = ClickLogAnalyzer.SuggestSchema(analysis, suggestion);
-            await File.WriteAllTextAsync(suggestPath, suggested.ToJson(), cancellationToken);
+            await File.WriteAllTextAsync(suggestPath!, suggested.ToJson(), cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {suggestPath}: {suggested.AddedCrosses.Count} cross(es) added with z >= {suggested.RequiredZ:0.##} ({suggested.CandidatesTested} candidates scored; {string.Join(", ", suggested.AddedCrosses.Select(c => $"{c.First}x{c.Second} z {c.Z:0.0}"))}); hash bits {suggested.Schema.HashBits} (expected colliding share {suggested.CollidingShare:P1} of {suggested.DistinctFeatures:N0} features)"));
+                $"wrote {suggestPath}: {suggested.AddedCrosses.Count} cross(es) added with z >= {suggested.RequiredZ:0.##} ({suggested.CandidatesTested} candidates scored, {suggested.TripleCandidates.Count} of them triples; {string.Join(", ", suggested.AddedCrosses.Select(c => $"{c.ToCross()} z {c.Z:0.0}"))}); hash bits {suggested.Schema.HashBits} (expected colliding share {suggested.CollidingShare:P1} of {suggested.DistinctFeatures:N0} features)"));
         }
 
         return 0;

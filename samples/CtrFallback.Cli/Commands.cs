@@ -23,7 +23,7 @@ internal static class Commands
             Value("--seed", "Random seed."),
             Value("--ctr", "Target click rate (default 0.2)."),
             Flag("--learnable", "Only fields the log shows drive the truth (a model can reach it)."),
-            Value("--crosses", "Crosses planted in the truth instead of the preset's, e.g. C2:C17,C5:C22."),
+            Value("--crosses", "Crosses planted in the truth instead of the preset's: pairs and triples, e.g. C2:C17,C5:C22:C9."),
             Value("--truth", "Also write the hidden truth's click probability of each row, one a line (the AUC ceiling of any model)."));
         Add(root, "train", "The training batch: read, featurize, train, evaluate on the most recent rows, gate against the champion on the same holdout, register; on a pass move 'champion' and trigger a rollout. One training thread gives the same model from the same log every time.", TrainCommand.RunAsync,
             [Value("--data", "Click logs, comma-separated, in time order: files, folders or globs (** too); Hive partitions dt=YYYY-MM-DD[/hour=HH] are read in partition order (required)."), .. Schema(), Flag("--json", "Print the result as JSON."), .. Training(), .. Store()]);
@@ -39,9 +39,10 @@ internal static class Commands
             [Value("--data", "The click log to score (required)."), Value("--model", "champion (default) or a version number."), Value("--out", "The scores file (default standard output)."), .. Schema(), .. Store()]);
         Add(root, "analyze", "Profile every field (coverage, cardinality, top values, CTR, univariate AUC) and rank cross candidates; self-contained HTML.", AnalyzeCommand.RunAsync,
             [Value("--data", "Click logs, comma-separated: files, folders or globs (required)."), .. Schema(), Value("--window", "Analyze the newest partitions only, as train --window does (7d, 36h)."), Value("--sample", "Rows sampled for the cross candidates."), Value("--out", "The HTML report to write."),
-             Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain, and hash bits from the collision estimate."),
+             Value("--suggest-schema", "Write a schema file: the schema plus the crosses with significant held-out gain (pairs, and triples of a beam search from the best pairs), and hash bits from the collision estimate."),
              Value("--min-z", "Smallest z-score of a cross's gain to add it (default 3)."),
-             Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni; default 0.05: 3.34 for 120 pairs, 'off' for --min-z alone)."),
+             Value("--false-cross-rate", "Chance that any added cross is noise, over all candidates scored: raises the z bar (Bonferroni, triples scored included; default 0.05: 3.34 for 120 candidates, 'off' for --min-z alone)."),
+             Value("--beam-width", "Pairs extended to triples by the beam search of --suggest-schema (default 5; 0: pairs only)."),
              Value("--max-colliding-share", "Largest expected share of colliding features when choosing hash bits (default 0.1)."),
              Value("--memory-budget-mb", "Memory the weights may take when choosing hash bits (default 16: 2^22 weights).")]);
         Add(root, "report", "Fetch a version's evaluation report (ROC, calibration, score histograms, metrics, gate decision) from the store.", ReportCommand.RunAsync,

@@ -56,11 +56,14 @@ internal static class GenerateCommand
         return (rows, clicks);
     }
 
-    /// <summary>Parses <c>C2:C17,C5:C22</c>; the generator checks the field names.</summary>
+    /// <summary>Parses <c>C2:C17,C5:C22:C9</c> (pairs and triples); the generator checks the field names.</summary>
     private static FieldCross[] ParseCrosses(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(pair => pair.Split(':', StringSplitOptions.TrimEntries) is [{ Length: > 0 } a, { Length: > 0 } b]
-                ? new FieldCross(a, b)
-                : throw new UsageException($"--crosses takes pairs such as C2:C17,C5:C22, got '{pair}'"))
+            .Select(cross => cross.Split(':', StringSplitOptions.TrimEntries) switch
+            {
+                [{ Length: > 0 } a, { Length: > 0 } b] => new FieldCross(a, b),
+                [{ Length: > 0 } a, { Length: > 0 } b, { Length: > 0 } c] => new FieldCross(a, b, c),
+                _ => throw new UsageException($"--crosses takes pairs or triples such as C2:C17,C5:C22:C9, got '{cross}'"),
+            })
             .ToArray();
 }

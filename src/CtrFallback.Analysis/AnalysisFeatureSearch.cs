@@ -85,24 +85,29 @@ namespace CtrFallback.Analysis
                 }
 
                 var analysis = ClickLogProfiler.AnalyzeSample(_schema, training, trainingRows, trainingFeatures, _options, cancellationToken);
-                var suggestion = SchemaSuggestion.Create(analysis, _suggestion);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var suggestion = SchemaSuggestion.Create(analysis, _suggestion, cancellationToken);
+                var stages = analysis.Stages.Append(new("triples", clock.Elapsed));
                 var parameters = new Dictionary<string, string>
                 {
                     ["features.inputCrosses"] = string.Join(',', _schema.Crosses),
                     ["features.inputHashBits"] = _schema.HashBits.ToString(CultureInfo.InvariantCulture),
-                    ["features.addedCrosses"] = string.Join("; ", suggestion.AddedCrosses.Select(c =>
-                        string.Create(CultureInfo.InvariantCulture, $"{c.First}x{c.Second} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0})"))),
+                    ["features.addedCrosses"] = string.Join("; ", suggestion.AddedCrosses.Select(Evidence)),
                     ["features.minZ"] = suggestion.Options.MinZ.ToString(CultureInfo.InvariantCulture),
                     ["features.requiredZ"] = string.Create(CultureInfo.InvariantCulture,
-                        $"{suggestion.RequiredZ:0.00} ({suggestion.CandidatesTested} candidates scored, false-cross rate {suggestion.Options.FalseCrossRate?.ToString(CultureInfo.InvariantCulture) ?? "off"})"),
-                    ["features.bestRejected"] = string.Join("; ", analysis.CrossCandidates.Where(c => !c.InSchema && !suggestion.AddedCrosses.Contains(c)).Take(3).Select(c =>
-                        string.Create(CultureInfo.InvariantCulture, $"{c.First}x{c.Second} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0})"))),
+                        $"{suggestion.RequiredZ:0.00} ({suggestion.CandidatesTested} candidates scored: {analysis.CrossCandidates.Count} pairs, {suggestion.TripleCandidates.Count} triples of a beam of {suggestion.Options.BeamWidth}; false-cross rate {suggestion.Options.FalseCrossRate?.ToString(CultureInfo.InvariantCulture) ?? "off"})"),
+                    ["features.bestRejected"] = string.Join("; ", analysis.CrossCandidates.Where(c => !c.InSchema && !suggestion.AddedCrosses.Contains(c)).Take(3).Select(Evidence)),
+                    ["features.bestRejectedTriple"] = string.Join("; ", suggestion.TripleCandidates.Where(c => !c.InSchema && !suggestion.AddedCrosses.Contains(c)).Take(1).Select(Evidence)),
                     ["features.hashBits"] = string.Create(CultureInfo.InvariantCulture,
                         $"{suggestion.Schema.HashBits} (expected colliding share {suggestion.CollidingShare:0.000} of {suggestion.DistinctFeatures} features; target {suggestion.Options.MaxCollidingShare}, budget {suggestion.Options.MemoryBudgetBytes} bytes)"),
                     ["features.searchRows"] = string.Create(CultureInfo.InvariantCulture, $"{analysis.Rows} training rows read, {analysis.SampleRows} sampled, {analysis.HoldoutRows} of them held out inside the search"),
-                    ["features.searchSeconds"] = string.Join(", ", analysis.Stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value.TotalSeconds:0.00}"))),
+                    ["features.searchSeconds"] = string.Join(", ", stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value.TotalSeconds:0.00}"))),
                 };
                 return new FeatureSearchResult(suggestion.Schema, parameters);
+
+                // A triple's gain and z are over its three pairs (see SignalScorer.Triples).
+                static string Evidence(CrossCandidate c) =>
+                    string.Create(CultureInfo.InvariantCulture, $"{c.ToCross()} (NE gain {c.NeGain:0.00000}, z {c.Z:0.0}{(c.Third is null ? string.Empty : " over its pairs")})");
             }
         }
     }

@@ -11,7 +11,8 @@ internal static class AnalysisReportRenderer
     /// <summary>A gain this many standard errors above zero stands out from the chance best of a few hundred pairs.</summary>
     private const double SignificantZ = 3;
 
-    public static string Render(ClickLogAnalysis a)
+    /// <summary>Renders the analysis; with a suggestion, also the triples its beam search scored and the crosses it chose.</summary>
+    public static string Render(ClickLogAnalysis a, SchemaSuggestion? suggestion = null)
     {
         var page = new HtmlPage();
         page.Heading(1, "Click-log analysis");
@@ -27,6 +28,11 @@ internal static class AnalysisReportRenderer
         page.List(a.Method, "note");
 
         Crosses(page, a);
+        if (suggestion is not null)
+        {
+            Suggestion(page, suggestion);
+        }
+
         Hashing(page, a);
         Overview(page, a);
         page.Heading(2, "Fields");
@@ -70,26 +76,12 @@ internal static class AnalysisReportRenderer
             };
             for (var i = 0; i < top.Length; i++)
             {
-                chart.Bar(i + 0.15, 0.7, top[i].NeGain, top[i].InSchema ? SvgChart.Palette[2] : SvgChart.Palette[0], from: 0, tooltip: $"{top[i].First} × {top[i].Second}");
+                chart.Bar(i + 0.15, 0.7, top[i].NeGain, top[i].InSchema ? SvgChart.Palette[2] : SvgChart.Palette[0], from: 0, tooltip: Name(top[i]));
             }
 
             chart.LegendEntry("already in schema", SvgChart.Palette[2]).LegendEntry("candidate", SvgChart.Palette[0]);
             page.Raw(chart.ToString());
-            page.Table(
-                ["rank", "cross", "value pairs", "NE gain", "z", "NE additive → cross", "AUC gain", "AUC additive → cross", "in schema"],
-                top.Select((c, i) => (IReadOnlyList<string>)
-                [
-                    (i + 1).ToString(CultureInfo.InvariantCulture),
-                    $"{c.First} × {c.Second}",
-                    HtmlPage.N(c.Cells),
-                    HtmlPage.Signed(c.NeGain, 5),
-                    HtmlPage.N(c.Z, "0.0"),
-                    $"{HtmlPage.N(c.AdditiveNe, "0.0000")} → {HtmlPage.N(c.CrossNe, "0.0000")}",
-                    HtmlPage.Signed(c.AucGain, 4),
-                    $"{HtmlPage.N(c.AdditiveAuc, "0.0000")} → {HtmlPage.N(c.CrossAuc, "0.0000")}",
-                    c.InSchema ? "yes" : string.Empty,
-                ]),
-                i => top[i].Z >= SignificantZ);
+            CrossTable(page, top, "value pairs", "NE additive → cross", "AUC additive → cross", c => c.Z >= SignificantZ);
             page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"{a.CrossCandidates.Count:N0} pairs scored; the best {top.Length} shown."), "note");
         }
 
@@ -99,6 +91,44 @@ internal static class AnalysisReportRenderer
             page.List(a.CrossSkipped, "note");
         }
     }
+
+    private static void Suggestion(HtmlPage page, SchemaSuggestion s)
+    {
+        page.Raw("<h2 id=\"suggestion\">Suggested crosses</h2>");
+        page.Paragraph(string.Create(CultureInfo.InvariantCulture,
+            $"{s.AddedCrosses.Count} cross(es) added to the schema's {s.KeptCrosses.Count}: {(s.AddedCrosses.Count == 0 ? "none" : string.Join(", ", s.AddedCrosses.Select(c => $"{Name(c)} (z {c.Z:0.0})")))}. The bar is z ≥ {s.RequiredZ:0.00}: {s.CandidatesTested:N0} candidates scored ({s.Analysis.CrossCandidates.Count:N0} pairs, {s.TripleCandidates.Count:N0} triples), false-cross rate {s.Options.FalseCrossRate?.ToString(CultureInfo.InvariantCulture) ?? "off"}, at least {s.Options.MinZ.ToString(CultureInfo.InvariantCulture)}."));
+        page.Heading(3, "Triples (beam search)");
+        page.Paragraph(string.Create(CultureInfo.InvariantCulture,
+            $"The best {s.Options.BeamWidth} pairs that clear the bar (counted with the triples they lead to) are each extended by every other crossable field. A triple's gain is what a smoothed encoding of its value triples adds, on held-out rows, over a model that already holds its three pairs: a strong pair does not make its triples look strong. Highlighted rows were added."), "note");
+        if (s.TripleCandidates.Count == 0)
+        {
+            page.Paragraph("No triple was scored: no pair cleared the bar.");
+            return;
+        }
+
+        var top = s.TripleCandidates.Take(CrossRows).ToArray();
+        CrossTable(page, top, "value triples", "NE pairs → triple", "AUC pairs → triple", c => s.AddedCrosses.Contains(c));
+        page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"{s.TripleCandidates.Count:N0} triples scored; the best {top.Length} shown."), "note");
+    }
+
+    private static void CrossTable(HtmlPage page, CrossCandidate[] rows, string cells, string ne, string auc, Func<CrossCandidate, bool> highlight) =>
+        page.Table(
+            ["rank", "cross", cells, "NE gain", "z", ne, "AUC gain", auc, "in schema"],
+            rows.Select((c, i) => (IReadOnlyList<string>)
+            [
+                (i + 1).ToString(CultureInfo.InvariantCulture),
+                Name(c),
+                HtmlPage.N(c.Cells),
+                HtmlPage.Signed(c.NeGain, 5),
+                HtmlPage.N(c.Z, "0.0"),
+                $"{HtmlPage.N(c.AdditiveNe, "0.0000")} → {HtmlPage.N(c.CrossNe, "0.0000")}",
+                HtmlPage.Signed(c.AucGain, 4),
+                $"{HtmlPage.N(c.AdditiveAuc, "0.0000")} → {HtmlPage.N(c.CrossAuc, "0.0000")}",
+                c.InSchema ? "yes" : string.Empty,
+            ]),
+            i => highlight(rows[i]));
+
+    private static string Name(CrossCandidate c) => string.Join(" × ", c.ToCross().Fields);
 
     private static void Hashing(HtmlPage page, ClickLogAnalysis a)
     {

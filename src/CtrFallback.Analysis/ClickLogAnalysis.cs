@@ -89,6 +89,9 @@ public sealed record ClickLogAnalysis
 
     /// <summary>The background click rate.</summary>
     public double Ctr => Rows == 0 ? double.NaN : (double)Clicks / Rows;
+
+    /// <summary>The scorer the cross candidates came from, kept so a schema suggestion can score triples on the same sample; <see langword="null"/> for an analysis built by hand.</summary>
+    internal SignalScorer? Scorer { get; init; }
 }
 
 /// <summary>The kind of a schema field.</summary>
@@ -174,17 +177,27 @@ public sealed record NumericFieldSummary(double Min, double Max, double Mean, IR
 /// <param name="Clicks">Clicks among them.</param>
 public sealed record HistogramBin(double From, double To, long Rows, long Clicks);
 
-/// <summary>A pair of categorical fields scored as a cross: what a smoothed target encoding of the pair adds over both fields additively.</summary>
+/// <summary>
+/// A pair of categorical fields scored as a cross: what a smoothed target encoding of the pair adds over both fields
+/// additively; or a triple (<see cref="Third"/> set), scored by what it adds over a model holding its three pairs.
+/// </summary>
 /// <param name="First">The first field.</param>
 /// <param name="Second">The second field.</param>
 /// <param name="Cells">Distinct value pairs in the training part of the sample.</param>
-/// <param name="AdditiveNe">Held-out normalized entropy of a logistic model on the two fields' target encodings.</param>
+/// <param name="AdditiveNe">Held-out normalized entropy of a logistic model on the two fields' target encodings (for a triple: of that model with the triple's three pairs).</param>
 /// <param name="CrossNe">Held-out normalized entropy after correcting that model by the pair's smoothed observed/expected click ratio.</param>
 /// <param name="AdditiveAuc">Held-out AUC of the additive model.</param>
 /// <param name="CrossAuc">Held-out AUC with the pair's correction.</param>
 /// <param name="InSchema">Whether the schema already crosses the pair.</param>
 public sealed record CrossCandidate(string First, string Second, int Cells, double AdditiveNe, double CrossNe, double AdditiveAuc, double CrossAuc, bool InSchema)
 {
+    /// <summary>The third field of a triple found by extending the pair <see cref="First"/> × <see cref="Second"/> (beam search); <see langword="null"/> for a pair.</summary>
+    public string? Third { get; init; }
+
+    /// <summary>The cross as a schema holds it.</summary>
+    /// <returns><see cref="First"/>, <see cref="Second"/> and, for a triple, <see cref="Third"/>.</returns>
+    public FieldCross ToCross() => new(First, Second, Third);
+
     /// <summary>The held-out normalized-entropy gain of the cross (positive: the cross helps).</summary>
     public double NeGain => AdditiveNe - CrossNe;
 

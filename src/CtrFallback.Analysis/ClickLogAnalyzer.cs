@@ -47,7 +47,8 @@ public static class ClickLogAnalyzer
 
     /// <summary>
     /// Turns an analysis into a schema: the analyzed schema plus every pairwise cross whose held-out gain is significant,
-    /// and the hash bits that keep the expected collisions under a target within a memory budget. Deterministic.
+    /// the triples a beam search from the best of those pairs finds significant over their pairs, and the hash bits that
+    /// keep the expected collisions under a target within a memory budget. Deterministic.
     /// </summary>
     /// <param name="analysis">The analysis (its schema is the input schema).</param>
     /// <param name="options">The significance, collision and memory settings; defaults when <see langword="null"/>.</param>
@@ -65,5 +66,14 @@ public static class ClickLogAnalyzer
     {
         ArgumentNullException.ThrowIfNull(analysis);
         return AnalysisReportRenderer.Render(analysis);
+    }
+
+    /// <summary>Renders a suggestion's analysis as one self-contained HTML page, with the triples its beam search scored and the crosses it chose.</summary>
+    /// <param name="suggestion">The suggestion to render.</param>
+    /// <returns>The HTML document.</returns>
+    public static string ToHtml(SchemaSuggestion suggestion)
+    {
+        ArgumentNullException.ThrowIfNull(suggestion);
+        return AnalysisReportRenderer.Render(suggestion.Analysis, suggestion);
     }
 }

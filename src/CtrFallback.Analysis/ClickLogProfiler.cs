@@ -40,7 +40,7 @@ internal static class ClickLogProfiler
 
         // The featurizer's numeric tokens are half-log buckets in [-80, 80]; count the distinct ones for the collision estimate.
         var buckets = new bool[numeric, 161];
-        var crosses = schema.Crosses.Select(c => (schema.Categorical.ToList().IndexOf(c.First), schema.Categorical.ToList().IndexOf(c.Second), new HyperLogLog())).ToArray();
+        var crosses = schema.Crosses.Select(c => (c.Fields.Select(f => schema.Categorical.ToList().IndexOf(f)).ToArray(), new HyperLogLog())).ToArray();
 
         var sample = new SampleRows(options.SampleRows, categorical, numeric);
         var random = new Random(options.Seed);
@@ -101,9 +101,15 @@ internal static class ClickLogProfiler
                 counters[f].Add(hash, value, label);
             }
 
-            foreach (var (first, second, sketch) in crosses)
+            foreach (var (crossed, sketch) in crosses)
             {
-                sketch.Add(Stats.Mix64(rowHashes[first] ^ (rowHashes[second] * 0x9E3779B97F4A7C15UL)));
+                var cell = rowHashes[crossed[0]] ^ (rowHashes[crossed[1]] * 0x9E3779B97F4A7C15UL);
+                if (crossed.Length == 3)
+                {
+                    cell = Stats.Mix64(cell) ^ (rowHashes[crossed[2]] * 0xC2B2AE3D27D4EB4FUL);
+                }
+
+                sketch.Add(Stats.Mix64(cell));
             }
 
             // Reservoir sampling (Vitter's algorithm R): every row ends up in the sample with the same probability.
@@ -191,7 +197,7 @@ internal static class ClickLogProfiler
             distinctFeatures += missing[i] > 0 ? 1 : 0;
         }
 
-        distinctFeatures += crosses.Sum(c => c.Item3.Estimate()) + (schema.Timestamp is null ? 0 : 24 + 7);
+        distinctFeatures += crosses.Sum(c => c.Item2.Estimate()) + (schema.Timestamp is null ? 0 : 24 + 7);
 
         var bound = options.ExactCardinalityBound.ToString("N0", CultureInfo.InvariantCulture);
         var holdoutPercent = options.HoldoutFraction.ToString("P0", CultureInfo.InvariantCulture);
@@ -222,6 +228,7 @@ internal static class ClickLogProfiler
             Hashing = Collisions(schema.HashBits, distinctFeatures),
             Elapsed = clock.Elapsed,
             Stages = stages,
+            Scorer = scorer,
         };
 
         FieldAnalysis Field(string name, FieldKind kind, int f)
@@ -283,6 +290,7 @@ internal static class ClickLogProfiler
             Hashing = Collisions(schema.HashBits, distinctFeatures),
             Elapsed = clock.Elapsed,
             Stages = stages,
+            Scorer = scorer,
         };
     }
 

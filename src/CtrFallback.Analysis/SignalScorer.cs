@@ -215,6 +215,8 @@ internal sealed class SignalScorer
             skipped.Add("Numeric fields are not scored as crosses: their quantile buckets above show their shape; cross a bucketized copy if needed.");
         }
 
+        _eligible = [.. eligible];
+        _auc = auc;
         var pairs = new List<(int A, int B)>();
         for (var i = 0; i < eligible.Count; i++)
         {
@@ -302,6 +304,10 @@ internal sealed class SignalScorer
 
     private float[]? _baseLogit;
     private double[][] _valueLogRatio = [];
+    private int[] _eligible = [];
+
+    /// <summary>Whether the pairs were scored with AUCs; triples are scored the same way.</summary>
+    private bool _auc;
 
     private CrossCandidate ScorePair(int a, int b, float[] additive, float[] crossed, bool auc)
     {
@@ -314,26 +320,10 @@ internal sealed class SignalScorer
         var rb = _valueLogRatio[b];
 
         // Expected clicks under the additive model and observed clicks, per value pair, on the training part.
-        var dense = (long)_idCount[a] * nb <= MaxDenseCells;
-        var expected = dense ? new double[_idCount[a] * nb] : null;
-        var clicks = dense ? new int[_idCount[a] * nb] : null;
-        var sparse = dense ? null : new Dictionary<long, (double Expected, int Clicks)>();
+        var counts = new CellCounts((long)_idCount[a] * nb);
         foreach (var i in _trainRows)
         {
-            var p = Stats.Sigmoid(baseLogit[i] + ra[ia[i]] + rb[ib[i]]);
-            var click = labels[i] ? 1 : 0;
-            var cell = ((long)ia[i] * nb) + ib[i];
-            if (dense)
-            {
-                expected![cell] += p;
-                clicks![cell] += click;
-            }
-            else
-            {
-                ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(sparse!, cell, out _);
-                entry.Expected += p;
-                entry.Clicks += click;
-            }
+            counts.Add(((long)ia[i] * nb) + ib[i], Stats.Sigmoid(baseLogit[i] + ra[ia[i]] + rb[ib[i]]), labels[i] ? 1 : 0);
         }
 
         for (var k = 0; k < _holdoutRows.Length; k++)
@@ -341,24 +331,150 @@ internal sealed class SignalScorer
             var i = _holdoutRows[k];
             var logit = baseLogit[i] + ra[ia[i]] + rb[ib[i]];
             additive[k] = (float)Stats.Sigmoid(logit);
-            var cell = ((long)ia[i] * nb) + ib[i];
-            var (e, c) = dense ? (expected![cell], clicks![cell]) : sparse!.GetValueOrDefault(cell);
-            crossed[k] = (float)Stats.Sigmoid(logit + Math.Log((c + PriorClicks) / (e + PriorClicks)));
+            crossed[k] = (float)Stats.Sigmoid(logit + counts.LogRatio(((long)ia[i] * nb) + ib[i]));
         }
 
-        var cells = dense ? expected!.Count(e => e > 0) : sparse!.Count;
-        // AUCs sort the holdout twice per pair: training's search, which needs only the gains, leaves them out.
-        var (beforeAuc, afterAuc) = auc
-            ? (Evaluator.Evaluate(_holdoutLabels, additive).Metrics.Auc, Evaluator.Evaluate(_holdoutLabels, crossed).Metrics.Auc)
-            : (double.NaN, double.NaN);
+        return Gain(additive, crossed, counts.Cells, auc);
+    }
 
-        // Paired per-row log-loss differences give the gain's standard error: many pairs are scored, so the best of
-        // them by chance alone can show a gain that is only noise.
+    /// <summary>
+    /// Triples for a beam search: each beam pair extended by every other crossable field, each set of three fields once
+    /// (the first beam pair that reaches it names its order), in beam order then schema order.
+    /// </summary>
+    public (string First, string Second, string Third)[] Extensions(ClickLogSchema schema, IEnumerable<CrossCandidate> beam)
+    {
+        var index = schema.Categorical.Select((name, c) => (name, c)).ToDictionary(x => x.name, x => x.c, StringComparer.Ordinal);
+        var seen = new HashSet<(int, int, int)>();
+        var triples = new List<(string, string, string)>();
+        foreach (var pair in beam)
+        {
+            var (a, b) = (index[pair.First], index[pair.Second]);
+            foreach (var c in _eligible)
+            {
+                if (c != a && c != b && seen.Add(Sorted(a, b, c)))
+                {
+                    triples.Add((pair.First, pair.Second, schema.Categorical[c]));
+                }
+            }
+        }
+
+        return [.. triples];
+    }
+
+    /// <summary>
+    /// Scores triples by what a smoothed encoding of the three fields' value triples adds, on held-out rows, over a model
+    /// that already holds the triple's three pairs (the baseline, the three fields' values recalibrated, then each pair's
+    /// cells): a triple is credited only with an interaction none of its pairs explains, so a strong pair does not make
+    /// every triple containing it look strong. Best first; the same inputs give the same scores.
+    /// </summary>
+    public CrossCandidate[] Triples(ClickLogSchema schema, IReadOnlyList<(string First, string Second, string Third)> triples, CancellationToken cancellationToken)
+    {
+        FitBaseline();
+        var index = schema.Categorical.Select((name, c) => (name, c)).ToDictionary(x => x.name, x => x.c, StringComparer.Ordinal);
+        var inSchema = schema.Crosses.Where(c => c.Third is not null).Select(c => Sorted(index[c.First], index[c.Second], index[c.Third!])).ToHashSet();
+        var results = new CrossCandidate[triples.Count];
+        Parallel.For(
+            0,
+            triples.Count,
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            () => new TripleBuffers(_sample.Count, _holdoutRows.Length),
+            (t, _, buffers) =>
+            {
+                var (first, second, third) = triples[t];
+                var fields = Sorted(index[first], index[second], index[third]);
+                results[t] = ScoreTriple(fields, buffers, _auc) with { First = first, Second = second, Third = third, InSchema = inSchema.Contains(fields) };
+                return buffers;
+            },
+            _ => { });
+
+        return [.. results.OrderByDescending(r => r.NeGain).ThenBy(r => r.ToCross().ToString(), StringComparer.Ordinal)];
+    }
+
+    private CrossCandidate ScoreTriple((int A, int B, int C) fields, TripleBuffers buffers, bool auc)
+    {
+        var (a, b, c) = fields;
+        var logit = buffers.Logit;
+        var cells = buffers.Cells;
+        var baseLogit = _baseLogit!;
+        for (var i = 0; i < logit.Length; i++)
+        {
+            logit[i] = baseLogit[i] + _valueLogRatio[a][_ids[a][i]] + _valueLogRatio[b][_ids[b][i]] + _valueLogRatio[c][_ids[c][i]];
+        }
+
+        // The pairs in a fixed order (by field), each fitted on the training part under the model so far, so the
+        // triple's score depends on its set of fields alone.
+        int[][] pairs = [[a, b], [a, c], [b, c]];
+        foreach (var pair in pairs)
+        {
+            var counts = Count(pair, logit, cells);
+            for (var i = 0; i < logit.Length; i++)
+            {
+                logit[i] += counts.LogRatio(cells[i]);
+            }
+        }
+
+        var triple = Count([a, b, c], logit, cells);
+        for (var k = 0; k < _holdoutRows.Length; k++)
+        {
+            var i = _holdoutRows[k];
+            buffers.Before[k] = (float)Stats.Sigmoid(logit[i]);
+            buffers.After[k] = (float)Stats.Sigmoid(logit[i] + triple.LogRatio(cells[i]));
+        }
+
+        return Gain(buffers.Before, buffers.After, triple.Cells, auc);
+    }
+
+    /// <summary>Writes each sample row's cell of <paramref name="fields"/> to <paramref name="cells"/> and counts expected (under <paramref name="logit"/>) and observed clicks per cell on the training part.</summary>
+    private CellCounts Count(int[] fields, double[] logit, long[] cells)
+    {
+        long size = 1;
+        foreach (var f in fields)
+        {
+            size *= _idCount[f];
+        }
+
+        Array.Clear(cells);
+        foreach (var f in fields)
+        {
+            var ids = _ids[f];
+            var n = _idCount[f];
+            for (var i = 0; i < cells.Length; i++)
+            {
+                cells[i] = (cells[i] * n) + ids[i];
+            }
+        }
+
+        var counts = new CellCounts(size);
+        foreach (var i in _trainRows)
+        {
+            counts.Add(cells[i], Stats.Sigmoid(logit[i]), _sample.Labels[i] ? 1 : 0);
+        }
+
+        return counts;
+    }
+
+    private static (int, int, int) Sorted(int a, int b, int c)
+    {
+        Span<int> s = [a, b, c];
+        s.Sort();
+        return (s[0], s[1], s[2]);
+    }
+
+    /// <summary>
+    /// Held-out NE before and after a correction, with the gain's standard error from the paired per-row log-loss
+    /// differences: many candidates are scored, so the best of them by chance alone can show a gain that is only noise.
+    /// </summary>
+    private CrossCandidate Gain(float[] before, float[] after, int cells, bool auc)
+    {
+        // AUCs sort the holdout twice per candidate: training's search, which needs only the gains, leaves them out.
+        var (beforeAuc, afterAuc) = auc
+            ? (Evaluator.Evaluate(_holdoutLabels, before).Metrics.Auc, Evaluator.Evaluate(_holdoutLabels, after).Metrics.Auc)
+            : (double.NaN, double.NaN);
         double sum = 0, sumSquares = 0, beforeLoss = 0;
         for (var k = 0; k < _holdoutLabels.Length; k++)
         {
-            var l = LogLoss(_holdoutLabels[k], additive[k]);
-            var d = l - LogLoss(_holdoutLabels[k], crossed[k]);
+            var l = LogLoss(_holdoutLabels[k], before[k]);
+            var d = l - LogLoss(_holdoutLabels[k], after[k]);
             beforeLoss += l;
             sum += d;
             sumSquares += d * d;
@@ -378,6 +494,64 @@ internal sealed class SignalScorer
         {
             var q = Math.Clamp(p, 1e-15, 1 - 1e-15);
             return label ? -Math.Log(q) : -Math.Log(1 - q);
+        }
+    }
+
+    /// <summary>Per-thread buffers of a triple's scoring: a logit and a cell per sample row, the held-out predictions before and after.</summary>
+    private sealed class TripleBuffers(int rows, int holdout)
+    {
+        public double[] Logit { get; } = new double[rows];
+
+        public long[] Cells { get; } = new long[rows];
+
+        public float[] Before { get; } = new float[holdout];
+
+        public float[] After { get; } = new float[holdout];
+    }
+
+    /// <summary>Expected and observed clicks per cell of crossed fields: in arrays when the cells are few, in a dictionary otherwise.</summary>
+    private sealed class CellCounts
+    {
+        private readonly double[]? _expected;
+        private readonly int[]? _clicks;
+        private readonly Dictionary<long, (double Expected, int Clicks)>? _sparse;
+
+        public CellCounts(long size)
+        {
+            if (size <= MaxDenseCells)
+            {
+                _expected = new double[size];
+                _clicks = new int[size];
+            }
+            else
+            {
+                _sparse = [];
+            }
+        }
+
+        /// <summary>Cells seen (with a positive expectation, for the arrays).</summary>
+        public int Cells => _expected?.Count(e => e > 0) ?? _sparse!.Count;
+
+        public void Add(long cell, double expected, int click)
+        {
+            if (_expected is not null)
+            {
+                _expected[cell] += expected;
+                _clicks![cell] += click;
+            }
+            else
+            {
+                ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_sparse!, cell, out _);
+                entry.Expected += expected;
+                entry.Clicks += click;
+            }
+        }
+
+        /// <summary>The cell's smoothed observed/expected click ratio, as a log-odds correction; 0 for a cell never seen.</summary>
+        public double LogRatio(long cell)
+        {
+            var (e, c) = _expected is not null ? (_expected[cell], _clicks![cell]) : _sparse!.GetValueOrDefault(cell);
+            return Math.Log((c + PriorClicks) / (e + PriorClicks));
         }
     }
 

@@ -47,7 +47,7 @@ public sealed class SchemaSuggestionTests(PlantedCrossesFixture fixture) : IClas
         var suggestion = ClickLogAnalyzer.SuggestSchema(fixture.Analysis);
         var single = ClickLogAnalyzer.SuggestSchema(fixture.Analysis, new SchemaSuggestionOptions { FalseCrossRate = null });
 
-        suggestion.CandidatesTested.Should().Be(fixture.Analysis.CrossCandidates.Count).And.BeGreaterThan(50);
+        suggestion.CandidatesTested.Should().Be(fixture.Analysis.CrossCandidates.Count + suggestion.TripleCandidates.Count).And.BeGreaterThan(50);
 
         // Bonferroni, one-sided: 1 - Φ(bar) = 0.05 / candidates.
         suggestion.RequiredZ.Should().BeApproximately(Stats.NormalQuantile(1 - (0.05 / suggestion.CandidatesTested)), 1e-9).And.BeGreaterThan(3.2);
@@ -66,6 +66,18 @@ public sealed class SchemaSuggestionTests(PlantedCrossesFixture fixture) : IClas
         others.Should().NotBeEmpty();
         others.Max(c => c.Z).Should().BeLessThan(3);
         fixture.Analysis.CrossCandidates.Where(c => planted.Contains((c.First, c.Second))).Should().OnlyContain(c => c.Z > 5);
+    }
+
+    [Fact]
+    public void SuggestSchema_OnALogWithPlantedPairsOnly_ExtendsThemToTriples_ButAddsNone()
+    {
+        var suggestion = ClickLogAnalyzer.SuggestSchema(fixture.Analysis);
+
+        // Both planted pairs lead the beam; every triple of them is scored, and none adds anything over its pairs.
+        suggestion.TripleCandidates.Select(c => (c.First, c.Second)).Distinct().Should().BeEquivalentTo([("C2", "C17"), ("C5", "C23")]);
+        suggestion.TripleCandidates.Should().HaveCountGreaterThan(20);
+        suggestion.TripleCandidates.Max(c => c.Z).Should().BeLessThan(3);
+        suggestion.AddedCrosses.Should().OnlyContain(c => c.Third == null);
     }
 
     [Theory]

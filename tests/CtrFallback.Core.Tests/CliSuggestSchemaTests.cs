@@ -68,5 +68,20 @@ public sealed class CliSuggestSchemaTests : IDisposable
         File.Exists(_dir.File("x.tsv")).Should().BeFalse("nothing is written for a bad knob");
     }
 
+    [Fact]
+    public async Task Generate_WithATriple_WritesTheLogTheOptionsGive_AndABadTripleExitsTwo()
+    {
+        var log = _dir.File("triple.tsv");
+
+        var (exitCode, output) = await RunAsync("generate", "--rows", "500", "--seed", "3", "--crosses", "C2:C17,C9:C14:C23", "--out", log);
+        var bad = await RunAsync("generate", "--rows", "10", "--crosses", "C2:C17:C2:C9", "--out", _dir.File("x.tsv"));
+
+        exitCode.Should().Be(0, output);
+        var expected = SyntheticClickLog.Generate(new SyntheticClickLogOptions { Rows = 500, Seed = 3, Crosses = [new FieldCross("C2", "C17"), new FieldCross("C9", "C14", "C23")] });
+        File.ReadAllLines(log).Should().Equal(expected.Select(i => i.Line));
+        bad.ExitCode.Should().Be(2, bad.Output);
+        bad.Output.Should().Contain("--crosses takes pairs or triples").And.Contain("'C2:C17:C2:C9'");
+    }
+
     private static Task<(int ExitCode, string Output)> RunAsync(params string[] args) => CliProcess.RunAsync(Cli, args, TimeSpan.FromMinutes(3));
 }

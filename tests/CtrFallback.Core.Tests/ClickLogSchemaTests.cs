@@ -24,6 +24,27 @@ public sealed class ClickLogSchemaTests
         schema.ToFeatureSchema().AllFields.Should().Equal("price", "site", "device", "ts");
     }
 
+    [Fact]
+    public void Parse_PairsAndTriples_ReadBackFromToJson_AsTheSameCrosses()
+    {
+        var schema = ClickLogSchema.Parse("""
+            {
+              "hasHeader": true, "label": "clicked", "categorical": ["site", "device", "app"],
+              "crosses": [["site", "device"], ["site", "device", "app"]]
+            }
+            """);
+
+        var read = ClickLogSchema.Parse(schema.ToJson());
+
+        schema.Crosses.Should().Equal(new FieldCross("site", "device"), new FieldCross("site", "device", "app"));
+        schema.Crosses[1].Third.Should().Be("app");
+        schema.Crosses[1].ToString().Should().Be("sitexdevicexapp");
+        schema.Crosses[0].Third.Should().BeNull();
+        read.Crosses.Should().Equal(schema.Crosses);
+        using var document = System.Text.Json.JsonDocument.Parse(schema.ToJson());
+        document.RootElement.GetProperty("crosses")[1].EnumerateArray().Select(e => e.GetString()).Should().Equal("site", "device", "app");
+    }
+
     [Theory]
     [InlineData("criteo")]
     [InlineData("avazu")]
@@ -53,6 +74,9 @@ public sealed class ClickLogSchemaTests
     [InlineData("""{ "hasHeader": false, "label": "y", "categorical": ["a"] }""", "*'columns' must list*")]
     [InlineData("""{ "hasHeader": false, "columns": ["y", "a"], "label": "y", "categorical": ["a", "b"] }""", "*unknown column 'b'*")]
     [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "crosses": [["a", "z"]] }""", "*cross 'axz' names 'z'*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a", "b"], "crosses": [["a", "b", "z"]] }""", "*cross 'axbxz' names 'z'*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a", "b", "c", "d"], "crosses": [["a", "b", "c", "d"]] }""", "*pair or a triple*got [a, b, c, d]*")]
+    [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "crosses": [["a"]] }""", "*pair or a triple*got [a]*")]
     [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "hashBits": 40 }""", "*'hashBits' must be between*")]
     [InlineData("""{ "hasHeader": true, "label": "y", "categorical": ["a"], "colums": [] }""", "*not a valid schema*colums*")]
     [InlineData("""{ "hasHeader": true, "label": "y" }""", "*no feature columns*")]

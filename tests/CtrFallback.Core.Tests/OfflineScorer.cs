@@ -25,6 +25,21 @@ internal static class OfflineScorer
         return labels.Zip(scores);
     }
 
+    /// <summary>Scores the log's first rows through the serving path (impressions from the raw lines) and checks each against the offline score.</summary>
+    public static void ServingShouldMatch(CtrModel model, ClickLogSchema schema, string log, int rows)
+    {
+        var offline = Score(model, schema, [log]).Take(rows).ToArray();
+        var lines = File.ReadLines(log).Take(rows).ToArray();
+        var impression = new Impression(model.Schema);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            impression.Clear();
+            impression.SetAll(schema.Columns!, lines[i].Split(schema.Separator));
+
+            model.Predict(impression).Should().BeApproximately(offline[i].Probability, 1e-6f, $"row {i + 1} must score the same offline and in serving");
+        }
+    }
+
     private static IEnumerable<FeatureVectorRow> Featurize(CtrModel model, ClickLogSchema schema, IReadOnlyList<string> files)
     {
         var hasher = model.Hasher;

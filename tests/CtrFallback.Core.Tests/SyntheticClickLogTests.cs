@@ -70,6 +70,41 @@ public sealed class SyntheticClickLogTests
     }
 
     [Fact]
+    public void Generate_WithAPlantedTriple_ChangesTheTruthOnlyWhereItsThreeFieldsArePresent()
+    {
+        var preset = new SyntheticClickLogOptions { Rows = 3_000, Seed = 5, Crosses = [new FieldCross("C2", "C17")] };
+        var tripled = preset with { Crosses = [new FieldCross("C2", "C17"), new FieldCross("C9", "C14", "C19")] };
+
+        var before = SyntheticClickLog.Generate(preset).ToArray();
+        var after = SyntheticClickLog.Generate(tripled).ToArray();
+
+        after.Select(i => i.Line[2..]).Should().Equal(before.Select(i => i.Line[2..]), "the same random draws");
+
+        // The bias is re-solved for the target CTR, so every logit moves by one shift; the triple's effect comes on top.
+        var rows = before.Zip(after).Select(p => (
+            Present: p.First.Line.Split('\t')[14 + 18].Length > 0,
+            Shift: Logit(p.Second.TruthProbability) - Logit(p.First.TruthProbability))).ToArray();
+        var bias = rows.First(r => !r.Present).Shift;
+        rows.Where(r => !r.Present).Should().OnlyContain(r => Math.Abs(r.Shift - bias) < 1e-9, "C19 is empty there: no triple, no effect");
+        rows.Count(r => r.Present && Math.Abs(r.Shift - bias) > 1e-6).Should().BeGreaterThan(rows.Count(r => r.Present) * 9 / 10, "C9 and C14 are never empty");
+        SyntheticClickLog.Generate(tripled).Select(i => i.TruthProbability).Should().Equal(after.Select(i => i.TruthProbability), "deterministic");
+    }
+
+    private static double Logit(double p) => Math.Log(p / (1 - p));
+
+    [Theory]
+    [InlineData("C2", "C17", "C2")]
+    [InlineData("C2", "C17", "C27")]
+    public void Generate_WithABadTriple_ThrowsNamingTheOption(string first, string second, string third)
+    {
+        var options = new SyntheticClickLogOptions { Crosses = [new FieldCross(first, second, third)] };
+
+        var act = () => SyntheticClickLog.Generate(options);
+
+        act.Should().Throw<ArgumentException>().WithMessage($"*SyntheticClickLogOptions.Crosses*{third}*");
+    }
+
+    [Fact]
     public void Generate_WithACrossOfAnUnknownField_ThrowsNamingTheOption()
     {
         var options = new SyntheticClickLogOptions { Crosses = [new FieldCross("C2", "C27")] };

@@ -35,8 +35,10 @@ public sealed class TrainedModelFixture : IDisposable
     public TrainingResult Result { get; }
 
     public static TrainingResult Train(TrainingOptions options, params string[] files) =>
-        new CtrTrainer(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System)
-            .TrainAsync(ClickLogSchema.Criteo, files).GetAwaiter().GetResult();
+        Train(options, ClickLogSchema.Criteo, files).GetAwaiter().GetResult();
+
+    public static Task<TrainingResult> Train(TrainingOptions options, ClickLogSchema schema, params string[] files) =>
+        new CtrTrainer(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System).TrainAsync(schema, files);
 
     public void Dispose() => Directory.Dispose();
 }
@@ -66,20 +68,9 @@ public sealed class TrainingTests(TrainedModelFixture fixture) : IClassFixture<T
     public void Scoring_OfflineAndThroughTheServingPath_GivesTheSameProbabilities()
     {
         using var model = CtrModel.Load(fixture.Result.Artifact);
-        var offline = OfflineScorer.Score(model, ClickLogSchema.Criteo, [fixture.LogPath]).Take(5_000).ToArray();
-        var lines = File.ReadLines(fixture.LogPath).Take(5_000).ToArray();
-        var impression = new Impression(model.Schema);
-        var columns = ClickLogSchema.Criteo.Columns!;
 
         model.IsLinear.Should().BeTrue();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            var fields = lines[i].Split('\t');
-            impression.Clear();
-            impression.SetAll(columns, fields);
-
-            model.Predict(impression).Should().BeApproximately(offline[i].Probability, 1e-6f, $"row {i + 1} must score the same offline and in serving");
-        }
+        OfflineScorer.ServingShouldMatch(model, ClickLogSchema.Criteo, fixture.LogPath, 5_000);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed record ClickLogSchema
     /// <summary>An optional timestamp column: drives the time-ordered holdout and derives hour-of-day and day-of-week features.</summary>
     public TimestampField? Timestamp { get; init; }
 
-    /// <summary>Pairs of categorical columns hashed together.</summary>
+    /// <summary>Pairs (or triples) of categorical columns hashed together.</summary>
     public IReadOnlyList<FieldCross> Crosses { get; init; } = [];
 
     /// <summary>The hashed feature space has 2^HashBits weights.</summary>
@@ -112,9 +112,12 @@ public sealed record ClickLogSchema
             Timestamp = doc.Timestamp is null ? null : new TimestampField(
                 doc.Timestamp.Column ?? throw new ClickLogSchemaException($"{source}: 'timestamp.column' is required."),
                 doc.Timestamp.Format ?? throw new ClickLogSchemaException($"{source}: 'timestamp.format' is required (for example \"yyMMddHH\" or \"unix\").")),
-            Crosses = doc.Crosses?.Select(p => p is { Length: 2 }
-                ? new FieldCross(p[0], p[1])
-                : throw new ClickLogSchemaException($"{source}: each entry of 'crosses' must be a pair of column names, got [{string.Join(", ", p ?? [])}].")).ToArray() ?? [],
+            Crosses = doc.Crosses?.Select(p => p switch
+            {
+                [var a, var b] => new FieldCross(a, b),
+                [var a, var b, var c] => new FieldCross(a, b, c),
+                _ => throw new ClickLogSchemaException($"{source}: each entry of 'crosses' must be a pair or a triple of column names, got [{string.Join(", ", p ?? [])}]."),
+            }).ToArray() ?? [],
             HashBits = doc.HashBits ?? 20,
         };
         schema.Validate(source);
@@ -165,10 +168,7 @@ public sealed record ClickLogSchema
             json.WriteStartArray("crosses");
             foreach (var cross in Crosses)
             {
-                json.WriteStartArray();
-                json.WriteStringValue(cross.First);
-                json.WriteStringValue(cross.Second);
-                json.WriteEndArray();
+                WriteList(null, cross.Fields);
             }
 
             json.WriteEndArray();
@@ -181,9 +181,17 @@ public sealed record ClickLogSchema
 
             json.WriteEndObject();
 
-            void WriteList(string name, IReadOnlyList<string> values)
+            void WriteList(string? name, IReadOnlyList<string> values)
             {
-                json.WriteStartArray(name);
+                if (name is null)
+                {
+                    json.WriteStartArray();
+                }
+                else
+                {
+                    json.WriteStartArray(name);
+                }
+
                 foreach (var value in values)
                 {
                     json.WriteStringValue(value);
@@ -227,7 +235,7 @@ public sealed record ClickLogSchema
 
         foreach (var cross in Crosses)
         {
-            foreach (var name in new[] { cross.First, cross.Second })
+            foreach (var name in cross.Fields)
             {
                 if (!Categorical.Contains(name))
                 {

@@ -28,8 +28,9 @@ public sealed record SyntheticClickLogOptions
     public bool Learnable { get; init; }
 
     /// <summary>
-    /// Pairs of categorical fields (C1..C26) whose interaction the hidden truth carries instead of the preset's planted cross,
-    /// so that a test can plant crosses the Criteo preset lacks and check that a search finds them.
+    /// Pairs (or triples) of categorical fields (C1..C26) whose interaction the hidden truth carries instead of the preset's
+    /// planted cross, so that a test can plant crosses the Criteo preset lacks and check that a search finds them. A
+    /// triple gets an effect per value triple: its pairs show only the part of it that survives averaging over the third field.
     /// </summary>
     /// <value>The default is <see langword="null"/>: the one planted cross of <see cref="SyntheticClickLog.PlantedCross"/>.</value>
     public IReadOnlyList<FieldCross>? Crosses { get; init; }
@@ -95,7 +96,7 @@ public static class SyntheticClickLog
         return Generate(options, Planted(options));
     }
 
-    private static IEnumerable<SyntheticImpression> Generate(SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted)
+    private static IEnumerable<SyntheticImpression> Generate(SyntheticClickLogOptions options, (int A, int B, int C, ulong Tag)[] planted)
     {
         var bias = SolveBias(options, planted);
         var random = new Random(options.Seed);
@@ -134,20 +135,24 @@ public static class SyntheticClickLog
         return (rows, clicks);
     }
 
-    /// <summary>The planted crosses as (field, field, key tag); the preset's keeps its original tag so default logs stay byte for byte the same.</summary>
-    private static (int A, int B, ulong Tag)[] Planted(SyntheticClickLogOptions options)
+    /// <summary>
+    /// The planted crosses as (field, field, field or -1 for a pair, key tag); the preset's keeps its original tag so
+    /// default logs stay byte for byte the same, and pairs keep theirs from before triples.
+    /// </summary>
+    private static (int A, int B, int C, ulong Tag)[] Planted(SyntheticClickLogOptions options)
     {
         if (options.Crosses is not { Count: > 0 } crosses)
         {
-            return [options.Learnable ? (16, 19, 0xC6C14UL) : (5, 13, 0xC6C14UL)];
+            return [options.Learnable ? (16, 19, -1, 0xC6C14UL) : (5, 13, -1, 0xC6C14UL)];
         }
 
-        return crosses.Select(c =>
+        return crosses.Select(x =>
         {
-            var (a, b) = (Index(c.First), Index(c.Second));
-            return a == b
-                ? throw new ArgumentException($"SyntheticClickLogOptions.Crosses: '{c}' crosses a field with itself.")
-                : (a, b, 0xC0000UL | ((ulong)a << 8) | (uint)b);
+            var (a, b, c) = (Index(x.First), Index(x.Second), x.Third is null ? -1 : Index(x.Third));
+            return a == b || a == c || b == c
+                ? throw new ArgumentException($"SyntheticClickLogOptions.Crosses: '{x}' crosses a field with itself.")
+                : c < 0 ? (a, b, c, 0xC0000UL | ((ulong)a << 8) | (uint)b)
+                : (a, b, c, 0xD000000UL | ((ulong)a << 16) | ((ulong)b << 8) | (uint)c);
         }).ToArray();
 
         static int Index(string name) =>
@@ -156,7 +161,7 @@ public static class SyntheticClickLog
                 : throw new ArgumentException($"SyntheticClickLogOptions.Crosses: '{name}' is not a categorical field of the generated log (C1..C26).");
     }
 
-    private static double Row(Random random, SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted, string[] fields, out double activity)
+    private static double Row(Random random, SyntheticClickLogOptions options, (int A, int B, int C, ulong Tag)[] planted, string[] fields, out double activity)
     {
         activity = Gaussian(random);
         var logit = options.Learnable ? 0 : 0.35 * activity * options.Signal;
@@ -203,19 +208,28 @@ public static class SyntheticClickLog
             }
         }
 
-        // The planted crosses: an effect of the pair that neither field shows alone.
-        foreach (var (a, b, tag) in planted)
+        // The planted crosses: an effect of the pair (or triple) that no field shows alone. Ranks are below 2^20.
+        foreach (var (a, b, c, tag) in planted)
         {
-            if (ranks[a] >= 0 && ranks[b] >= 0)
+            if (ranks[a] < 0 || ranks[b] < 0)
+            {
+                continue;
+            }
+
+            if (c < 0)
             {
                 logit += 0.6 * options.Signal * HashedGaussian((tag << 40) | ((ulong)ranks[a] << 20) | (uint)ranks[b]);
+            }
+            else if (ranks[c] >= 0)
+            {
+                logit += 0.6 * options.Signal * HashedGaussian(tag ^ Mix(((ulong)ranks[a] << 40) | ((ulong)ranks[b] << 20) | (uint)ranks[c]));
             }
         }
 
         return logit;
     }
 
-    private static double SolveBias(SyntheticClickLogOptions options, (int A, int B, ulong Tag)[] planted)
+    private static double SolveBias(SyntheticClickLogOptions options, (int A, int B, int C, ulong Tag)[] planted)
     {
         var random = new Random(options.Seed ^ 0x5EED);
         var fields = new string[40];

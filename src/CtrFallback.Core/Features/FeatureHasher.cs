@@ -34,7 +34,8 @@ internal sealed class FeatureHasher
     private static readonly double[] LogTable = Enumerable.Range(0, LogTableSize).Select(i => Math.Log(1 + (double)i)).ToArray();
     private readonly uint[] _categoricalSeeds;
     private readonly uint[] _numericSeeds;
-    private readonly (int First, int Second, uint Seed)[] _crosses;
+    /// <summary>Per cross: its fields' indices (<c>Third</c> is -1 for a pair) and its own seed.</summary>
+    private readonly (int First, int Second, int Third, uint Seed)[] _crosses;
     private readonly float[] _numericScales;
     private readonly uint _hourSeed;
     private readonly uint _daySeed;
@@ -62,7 +63,8 @@ internal sealed class FeatureHasher
         _crosses = schema.Crosses.Select(c => (
             IndexOf(schema.CategoricalFields, c.First),
             IndexOf(schema.CategoricalFields, c.Second),
-            HashString(0, c.First + "^" + c.Second))).ToArray();
+            c.Third is null ? -1 : IndexOf(schema.CategoricalFields, c.Third),
+            HashString(0, string.Join('^', c.Fields)))).ToArray();
         _numericScales = numericScales?.ToArray() ?? Enumerable.Repeat(1f, schema.NumericFields.Count).ToArray();
         if (_numericScales.Length != schema.NumericFields.Count)
         {
@@ -133,9 +135,17 @@ internal sealed class FeatureHasher
             indices[k++] = (int)(categoricalHashes[i] & (uint)_mask);
         }
 
-        foreach (var (first, second, seed) in _crosses)
+        foreach (var (first, second, third, seed) in _crosses)
         {
-            indices[k++] = (int)(Mix(seed ^ categoricalHashes[first] ^ BitOperations.RotateLeft(categoricalHashes[second] * 0x9E3779B1u, 16)) & (uint)_mask);
+            // A pair's index is exactly what it was before triples existed (old artifacts score as trained); a triple
+            // mixes in its third value with another multiplier and rotation, so permuted triples hash apart.
+            var h = seed ^ categoricalHashes[first] ^ BitOperations.RotateLeft(categoricalHashes[second] * 0x9E3779B1u, 16);
+            if (third >= 0)
+            {
+                h ^= BitOperations.RotateLeft(categoricalHashes[third] * 0x85EBCA6Bu, 8);
+            }
+
+            indices[k++] = (int)(Mix(h) & (uint)_mask);
         }
 
         for (var i = 0; i < numeric.Length; i++)
