@@ -278,6 +278,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 target.Present[k] = !IsNull(k);
                 if (IsNull(k))
                 {
+                    target.Spans[k] = default;
                     continue;
                 }
 
@@ -316,7 +317,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                             ToLong(value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
                         }
 
-                        (target.Starts[k], target.Lengths[k]) = (used, written);
+                        target.Spans[k] = (used, written);
                         used += written;
                         break;
                 }
@@ -392,6 +393,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     target.Present[k] = !IsNull(k);
                     if (IsNull(k))
                     {
+                        target.Spans[k] = default;
                         continue;
                     }
 
@@ -404,7 +406,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                         written = System.Text.Encoding.UTF8.GetChars(bytes, target.TextBuffer(used, System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length)));
                     }
 
-                    (target.Starts[k], target.Lengths[k]) = (used, written);
+                    target.Spans[k] = (used, written);
                     used += written;
                 }
 

@@ -66,7 +66,7 @@ public sealed class TypedRecordBatchTests
             if (value is not null)
             {
                 value.CopyTo(site.TextBuffer(used, value.Length));
-                (site.Starts[row], site.Lengths[row]) = (used, value.Length);
+                site.Spans[row] = (used, value.Length);
                 used += value.Length;
             }
         }
