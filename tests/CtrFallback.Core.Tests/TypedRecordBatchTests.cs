@@ -53,6 +53,20 @@ public sealed class TypedRecordBatchTests
         pool.Should().BeEmpty();
     }
 
+    [Fact]
+    public void Rent_APooledBatchOfOtherColumns_IsNotHandedOut()
+    {
+        var pool = new Stack<TypedRecordBatch>();
+        var other = new TypedRecordBatch([TypedColumnKind.Text, TypedColumnKind.Number], 4, pool);
+        pool.Push(other);
+
+        var rented = TypedRecordBatch.Rent(pool, Kinds, 4);
+
+        rented.Should().NotBeSameAs(other);
+        rented.Columns.Select(c => c.Kind).Should().Equal(Kinds);
+        pool.Should().BeEmpty();
+    }
+
     /// <summary>A batch of two records: click 1 and 0, and the given sites (null for a missing one).</summary>
     private static TypedRecordBatch Batch(string? site0, string? site1, Stack<TypedRecordBatch>? pool = null)
     {

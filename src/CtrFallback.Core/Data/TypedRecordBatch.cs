@@ -33,9 +33,20 @@ internal sealed class TypedRecordBatch
     /// <summary>The columns, in the source's column order.</summary>
     public Column[] Columns { get; }
 
-    /// <summary>Takes a batch from <paramref name="pool"/>, or makes one.</summary>
-    public static TypedRecordBatch Rent(Stack<TypedRecordBatch> pool, IReadOnlyList<TypedColumnKind> kinds, int capacity) =>
-        pool.TryPop(out var batch) ? batch : new TypedRecordBatch(kinds, capacity, pool);
+    /// <summary>Takes a batch of these columns from <paramref name="pool"/> (dropping any of other columns), or makes one.</summary>
+    public static TypedRecordBatch Rent(Stack<TypedRecordBatch> pool, IReadOnlyList<TypedColumnKind> kinds, int capacity)
+    {
+        while (pool.TryPop(out var batch))
+        {
+            if (batch.Columns.Length == kinds.Count && batch.Columns[0].Present.Length == capacity
+                && batch.Columns.Select(c => c.Kind).SequenceEqual(kinds))
+            {
+                return batch;
+            }
+        }
+
+        return new TypedRecordBatch(kinds, capacity, pool);
+    }
 
     internal void Hold() => _holders++;
 
