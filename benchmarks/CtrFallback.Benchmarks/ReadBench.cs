@@ -46,7 +46,9 @@ internal static class SourceBench
         {
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var clock = Stopwatch.StartNew();
-            var row = new ClickLogRow(schema);
+            var batch = Enumerable.Range(0, 1024).Select(_ => new ClickLogRow(schema)).ToArray();
+            var lines = new long[batch.Length];
+            var errors = new string?[batch.Length];
             long rows = 0;
             foreach (var path in files)
             {
@@ -54,11 +56,15 @@ internal static class SourceBench
                     ? ClickLogRecordSource.OpenParquet(path, schema)
                     : new DelimitedRecordSource(File.OpenRead(path), schema);
                 var map = new ColumnMap(schema, source.Columns!);
-                while (source.TryReadFields(row, out var line, out var error))
+                int read;
+                while ((read = source.ReadRecords(batch, lines, errors)) > 0)
                 {
-                    if (error is null && row.TryParse(map, path, line, out _))
+                    for (var k = 0; k < read; k++)
                     {
-                        rows++;
+                        if (errors[k] is null && batch[k].TryParse(map, path, lines[k], out _))
+                        {
+                            rows++;
+                        }
                     }
                 }
             }

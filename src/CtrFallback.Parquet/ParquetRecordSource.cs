@@ -7,10 +7,10 @@ using ParquetSharp;
 namespace CtrFallback.Parquet;
 
 /// <summary>
-/// Parquet, read by row group and only the schema's columns, a batch of rows at a time (memory stays bounded by the
-/// batch, not the row group). Numbers and times go to the row as values, strings as text decoded once from the page's
-/// UTF-8; the reader then checks them as it checks every format, so a Parquet log and the TSV it came from give the
-/// same rows. A row's location is its row group and row.
+/// Parquet, read by row group and only the schema's columns, a batch of rows at a time, column by column (memory stays
+/// bounded by the batch, not the row group). Numbers and times go to the rows as values, strings as text decoded once
+/// from the page's UTF-8 into the row; the reader then checks them as it checks every format, so a Parquet log and the
+/// TSV it came from give the same rows. A row's location is its row group and row.
 /// </summary>
 /// <remarks>
 /// ParquetSharp (Apache Arrow's C++ reader) over Parquet.Net: measured faster for this access pattern
@@ -21,21 +21,31 @@ namespace CtrFallback.Parquet;
 internal sealed class ParquetRecordSource : ClickLogRecordSource
 {
     // Rows per decoded batch: small enough that a batch of every column (26 strings of 8 characters, 13 numbers) stays
-    // in the core's cache while its rows are handed out; 4096 took 60% more CPU on the neutral 1M log
+    // in the core's cache while its rows are filled; 4096 took 60% more CPU on the neutral 1M log
     // (benchmarks/CtrFallback.Benchmarks "source": 1.06-1.24 s against 1.64-2.20 s).
     private const int BatchRows = 512;
+
+    // Decoded batches are shared by the files one reader thread reads (its producer thread opens each file's source and
+    // fills every row): a pool per file allocated a new set for each partition. Rows are filled on that thread only.
+    [ThreadStatic]
+    private static Stack<TypedRecordBatch>? s_pool;
 
     private readonly string _path;
     private readonly ParquetFileReader _file;
     private readonly ColumnBuffer[] _columns;
+    private readonly ColumnReader[] _readers;
+    private readonly TypedColumnKind[] _kinds;
+    private readonly Stack<TypedRecordBatch> _pool = s_pool ??= new();
     private readonly int _rowGroups;
-    private IEnumerator<Decoded>? _batches;
-    private Decoded? _batch;
-    private int _batchRow;
+    private RowGroupReader? _group;
+    private int _groupIndex = -1;
+    private long _groupRows;
+    private long _groupRow;
     private long _fileRow;
-    private long _recordRow;
-    private int _group;
-    private long _first;
+
+    // Where the last ReadRecords call's records are, for Locate: its row group, the group's row of its first record
+    // and that record's line.
+    private (int Group, long Row, long Line) _lastCall;
 
     public ParquetRecordSource(string path, ClickLogSchema schema)
     {
@@ -62,11 +72,13 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             _columns = wanted.Select(name =>
             {
                 var index = Array.IndexOf(names, name);
-                var role = name == schema.Label || schema.Numeric.Contains(name) ? Role.Number
-                    : name == schema.Timestamp?.Field ? Role.Time
-                    : Role.Text;
+                var role = name == schema.Label || schema.Numeric.Contains(name) ? TypedColumnKind.Number
+                    : name == schema.Timestamp?.Field ? TypedColumnKind.Time
+                    : TypedColumnKind.Text;
                 return ColumnBuffer.For(fileSchema.Column(index), index, role, path);
             }).ToArray();
+            _readers = new ColumnReader[_columns.Length];
+            _kinds = _columns.Select(c => c.Kind).ToArray();
             _rowGroups = _file.FileMetaData.NumRowGroups;
         }
         catch
@@ -76,136 +88,105 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         }
     }
 
-    /// <summary>What the reader does with a column: parse a number, a time, or hash it as text.</summary>
-    private enum Role
+    public override int ReadRecords(Span<ClickLogRow> rows, Span<long> lines, Span<string?> errors)
     {
-        Number,
-        Time,
-        Text,
-    }
-
-    public override bool TryReadFields(ClickLogRow row, out long line, out string? error)
-    {
-        error = null;
-        if ((_batch is null || _batchRow == _batch.Count) && !NextBatch())
-        {
-            line = _fileRow;
-            return false;
-        }
-
-        var columns = _batch!.Columns;
-        row.BeginFields(columns.Length);
-        for (var c = 0; c < columns.Length; c++)
-        {
-            columns[c].Emit(_batchRow, row, c);
-        }
-
-        _recordRow = _batch.FirstRow + _batchRow;
-        _batchRow++;
-        line = ++_fileRow;
-        return true;
-    }
-
-    /// <summary>Row group and row of the record last read (0-based, as Parquet tools count), before the reason.</summary>
-    public override string Locate(string error) => string.Create(CultureInfo.InvariantCulture, $"row group {_batch?.Group}, row {_recordRow}: {error}");
-
-    public override void Dispose()
-    {
-        _batches?.Dispose();
-        _file.Dispose();
-    }
-
-    private bool NextBatch()
-    {
-        _batches ??= Decode().GetEnumerator();
-        _batchRow = 0;
         try
         {
-            if (!_batches.MoveNext())
+            while (_group is null || _groupRow == _groupRows)
             {
-                _batch = null;
-                return false;
+                if (!NextRowGroup())
+                {
+                    return 0;
+                }
+            }
+
+            // Decoded column by column into a batch the rows then point at: copying every field into its row cost
+            // more than the decoding (the rows' memory was last the featurizing thread's).
+            rows = rows[..(int)Math.Min(Math.Min(rows.Length, BatchRows), _groupRows - _groupRow)];
+            var batch = TypedRecordBatch.Rent(_pool, _kinds, BatchRows);
+            for (var c = 0; c < _columns.Length; c++)
+            {
+                _columns[c].Read(_readers[c], rows.Length, batch.Columns[c]);
+            }
+
+            for (var k = 0; k < rows.Length; k++)
+            {
+                rows[k].SetTyped(batch, k);
             }
         }
         catch (Exception ex) when (ex is ParquetException or InvalidDataException)
         {
             // A damaged page or chunk: the file and the rows it was reading.
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{_path}: row group {_group}, rows from {_first}: {ex.Message.Trim()}"), ex);
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{_path}: row group {_groupIndex}, rows from {_groupRow}: {ex.Message.Trim()}"), ex);
         }
 
-        _batch = _batches.Current;
+        _lastCall = (_groupIndex, _groupRow, _fileRow + 1);
+        for (var k = 0; k < rows.Length; k++)
+        {
+            lines[k] = ++_fileRow;
+            errors[k] = null;
+        }
+
+        _groupRow += rows.Length;
+        return rows.Length;
+    }
+
+    /// <summary>Row group and row of a record of the last call (0-based, as Parquet tools count), before the reason.</summary>
+    public override string Locate(long line, string error) =>
+        string.Create(CultureInfo.InvariantCulture, $"row group {_lastCall.Group}, row {_lastCall.Row + (line - _lastCall.Line)}: {error}");
+
+    public override void Dispose()
+    {
+        CloseRowGroup();
+        _file.Dispose();
+    }
+
+    /// <summary>Opens the next row group's column readers, the schema's columns only; <see langword="false"/> after the last.</summary>
+    private bool NextRowGroup()
+    {
+        CloseRowGroup();
+        if (++_groupIndex >= _rowGroups)
+        {
+            return false;
+        }
+
+        (_group, _groupRow) = (_file.RowGroup(_groupIndex), 0);
+        _groupRows = _group.MetaData.NumRows;
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            _readers[c] = _group.Column(_columns[c].Index);
+        }
+
         return true;
     }
 
-    /// <summary>The file's batches in order, decoded into one reused set of column buffers.</summary>
-    private IEnumerable<Decoded> Decode()
+    private void CloseRowGroup()
     {
-        var batch = new Decoded(_columns);
-        var readers = new ColumnReader[_columns.Length];
-        for (var g = 0; g < _rowGroups; g++)
+        foreach (var reader in _readers)
         {
-            using var group = _file.RowGroup(g);
-            var rows = group.MetaData.NumRows;
-            try
-            {
-                for (var c = 0; c < _columns.Length; c++)
-                {
-                    readers[c] = group.Column(_columns[c].Index);
-                }
-
-                for (long first = 0; first < rows; first += BatchRows)
-                {
-                    (_group, _first) = (g, first);
-                    (batch.Group, batch.FirstRow, batch.Count) = (g, first, (int)Math.Min(BatchRows, rows - first));
-                    for (var c = 0; c < _columns.Length; c++)
-                    {
-                        _columns[c].Read(readers[c], batch.Count);
-                    }
-
-                    yield return batch;
-                }
-            }
-            finally
-            {
-                foreach (var reader in readers)
-                {
-                    reader?.Dispose();
-                }
-
-                Array.Clear(readers);
-            }
+            reader?.Dispose();
         }
+
+        Array.Clear(_readers);
+        _group?.Dispose();
+        _group = null;
     }
 
-    /// <summary>One batch of rows, decoded column by column.</summary>
-    private sealed class Decoded(ColumnBuffer[] columns)
+    /// <summary>One column of the file: decodes a batch of its values into what the row takes (a number, a time in UTC ticks, or text).</summary>
+    private abstract class ColumnBuffer(int index, short maxDefinitionLevel, TypedColumnKind kind)
     {
-        public ColumnBuffer[] Columns { get; } = columns;
-
-        public int Group { get; set; }
-
-        public long FirstRow { get; set; }
-
-        public int Count { get; set; }
-
-    }
-
-    /// <summary>One column's values for the current batch, handed to rows one at a time.</summary>
-    private abstract class ColumnBuffer(int index, short maxDefinitionLevel)
-    {
-        private readonly short[] _repetitions = new short[BatchRows];
-
         /// <summary>The column's index in the file.</summary>
         public int Index { get; } = index;
 
-        protected short MaxDefinitionLevel { get; } = maxDefinitionLevel;
+        /// <summary>What the row takes from the column.</summary>
+        public TypedColumnKind Kind { get; } = kind;
 
         /// <summary>Definition levels of the batch: below the maximum is a null.</summary>
         protected short[] Definitions { get; } = new short[BatchRows];
 
-        protected short[] Repetitions => _repetitions;
+        protected short[] Repetitions { get; } = new short[BatchRows];
 
-        public static ColumnBuffer For(ColumnDescriptor column, int index, Role role, string path)
+        public static ColumnBuffer For(ColumnDescriptor column, int index, TypedColumnKind role, string path)
         {
             var level = column.MaxDefinitionLevel;
             var logical = column.LogicalType;
@@ -213,15 +194,15 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             switch (column.PhysicalType)
             {
                 case PhysicalType.ByteArray when logical is StringLogicalType:
-                    if (role == Role.Number)
+                    if (role == TypedColumnKind.Number)
                     {
                         throw new ClickLogSchemaException($"{path}: column '{name}' is named as numeric (or label) but holds strings; the schema and the file disagree.");
                     }
 
                     return new StringColumn(index, level);
                 case PhysicalType.Int64 when logical is TimestampLogicalType timestamp:
-                    return role == Role.Time
-                        ? new ValueColumn<long>(index, level, Role.Time, timestamp.TimeUnit switch
+                    return role == TypedColumnKind.Time
+                        ? new ValueColumn<long>(index, level, TypedColumnKind.Time, timestamp.TimeUnit switch
                         {
                             TimeUnit.Millis => TimeSpan.TicksPerMillisecond,
                             TimeUnit.Micros => TimeSpan.TicksPerMicrosecond,
@@ -229,8 +210,8 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                         })
                         : throw NotTheTimestamp(path, name, "TIMESTAMP");
                 case PhysicalType.Int32 when logical is DateLogicalType:
-                    return role == Role.Time
-                        ? new ValueColumn<int>(index, level, Role.Time, TimeSpan.TicksPerDay)
+                    return role == TypedColumnKind.Time
+                        ? new ValueColumn<int>(index, level, TypedColumnKind.Time, TimeSpan.TicksPerDay)
                         : throw NotTheTimestamp(path, name, "DATE");
                 case PhysicalType.Int64 when logical is NoneLogicalType or IntLogicalType { BitWidth: 64 }:
                     return new ValueColumn<long>(index, level, role, unsigned: logical is IntLogicalType { IsSigned: false });
@@ -248,11 +229,10 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             }
         }
 
-        /// <summary>Decodes the next <paramref name="count"/> rows of the column chunk.</summary>
-        public abstract void Read(ColumnReader reader, int count);
+        /// <summary>Decodes the next <paramref name="count"/> rows of the column chunk into <paramref name="target"/>.</summary>
+        public abstract void Read(ColumnReader reader, int count, TypedRecordBatch.Column target);
 
-        /// <summary>Sets field <paramref name="field"/> of <paramref name="target"/> to the batch's row <paramref name="row"/>.</summary>
-        public abstract void Emit(int row, ClickLogRow target, int field);
+        protected bool IsNull(int row) => maxDefinitionLevel > 0 && Definitions[row] < maxDefinitionLevel;
 
         private static ClickLogSchemaException NotTheTimestamp(string path, string name, string type) =>
             new($"{path}: column '{name}' holds {type} values, which the reader takes only for the schema's timestamp field.");
@@ -262,13 +242,13 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
     /// A column of fixed-size values, spread to one slot per row (nulls from the definition levels): numbers go to the
     /// row as values (no text round trip), times as UTC ticks, and a number hashed as a category as its text.
     /// </summary>
-    private sealed class ValueColumn<T>(int index, short maxDefinitionLevel, Role role, long ticksPerUnit = 0, bool unsigned = false)
-        : ColumnBuffer(index, maxDefinitionLevel)
+    private sealed class ValueColumn<T>(int index, short maxDefinitionLevel, TypedColumnKind kind, long ticksPerUnit = 0, bool unsigned = false)
+        : ColumnBuffer(index, maxDefinitionLevel, kind)
         where T : unmanaged
     {
         private readonly T[] _values = new T[BatchRows];
 
-        public override void Read(ColumnReader reader, int count)
+        public override void Read(ColumnReader reader, int count, TypedRecordBatch.Column target)
         {
             var typed = (ColumnReader<T>)reader;
             var row = 0;
@@ -286,7 +266,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     var v = row + (int)values - 1;
                     for (var k = row + levels - 1; k >= row; k--)
                     {
-                        if (Definitions[k] == MaxDefinitionLevel)
+                        if (!IsNull(k))
                         {
                             _values[k] = _values[v--];
                         }
@@ -295,53 +275,57 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
 
                 row += levels;
             }
-        }
 
-        public override void Emit(int row, ClickLogRow target, int field)
-        {
-            if (MaxDefinitionLevel > 0 && Definitions[row] < MaxDefinitionLevel)
+            // What the row takes, for the whole batch at once (the kind is the column's, not the row's).
+            var used = 0;
+            for (var k = 0; k < count; k++)
             {
-                target.SetMissing(field);
-                return;
-            }
+                target.Present[k] = !IsNull(k);
+                if (IsNull(k))
+                {
+                    target.Spans[k] = default;
+                    continue;
+                }
 
-            var value = _values[row];
-            switch (role)
-            {
-                case Role.Number:
-                    target.SetNumber(field, ToDouble(value));
-                    break;
-                case Role.Time:
-                    var units = ToLong(value);
-                    target.SetTime(field, DateTime.UnixEpoch.Ticks + (ticksPerUnit < 0 ? units / -ticksPerUnit : units * ticksPerUnit));
-                    break;
-                default:
-                    // The text a delimited log would hold: "R" for floating point, the shortest that parses back the same.
-                    var buffer = target.TextBuffer(32);
-                    int written;
-                    if (typeof(T) == typeof(bool))
-                    {
-                        (buffer[0], written) = ((bool)(object)value ? '1' : '0', 1);
-                    }
-                    else if (typeof(T) == typeof(double))
-                    {
-                        Unsafe.As<T, double>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
-                    }
-                    else if (typeof(T) == typeof(float))
-                    {
-                        Unsafe.As<T, float>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
-                    }
-                    else if (unsigned)
-                    {
-                        ((ulong)ToLong(value)).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
-                    }
-                    else
-                    {
-                        ToLong(value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
-                    }
+                var value = _values[k];
+                switch (Kind)
+                {
+                    case TypedColumnKind.Number:
+                        target.Numbers[k] = ToDouble(value);
+                        break;
+                    case TypedColumnKind.Time:
+                        var units = ToLong(value);
+                        target.Ticks[k] = DateTime.UnixEpoch.Ticks + (ticksPerUnit < 0 ? units / -ticksPerUnit : units * ticksPerUnit);
+                        break;
+                    default:
+                        // The text a delimited log would hold: "R" for floating point, the shortest that parses back the same.
+                        var buffer = target.TextBuffer(used, 32);
+                        int written;
+                        if (typeof(T) == typeof(bool))
+                        {
+                            (buffer[0], written) = ((bool)(object)value ? '1' : '0', 1);
+                        }
+                        else if (typeof(T) == typeof(double))
+                        {
+                            Unsafe.As<T, double>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
+                        }
+                        else if (typeof(T) == typeof(float))
+                        {
+                            Unsafe.As<T, float>(ref value).TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture);
+                        }
+                        else if (unsigned)
+                        {
+                            ((ulong)ToLong(value)).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+                        }
+                        else
+                        {
+                            ToLong(value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+                        }
 
-                    target.EndText(field, written);
-                    break;
+                        target.Spans[k] = (used, written);
+                        used += written;
+                        break;
+                }
             }
         }
 
@@ -390,14 +374,11 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
     /// Strings decoded straight from Parquet's UTF-8 into one character buffer per batch: a string object per value
     /// (26 million for a 1M-row Criteo log) is what made the logical reader slower than reading the TSV.
     /// </summary>
-    private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index, maxDefinitionLevel)
+    private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index, maxDefinitionLevel, TypedColumnKind.Text)
     {
         private readonly ByteArray[] _values = new ByteArray[BatchRows];
-        private readonly int[] _starts = new int[BatchRows];
-        private readonly int[] _lengths = new int[BatchRows];
-        private char[] _text = new char[BatchRows * 16]; // grown when values are longer
 
-        public override void Read(ColumnReader reader, int count)
+        public override void Read(ColumnReader reader, int count, TypedRecordBatch.Column target)
         {
             var typed = (ColumnReader<ByteArray>)reader;
             var row = 0;
@@ -414,49 +395,28 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 var value = 0;
                 for (var k = row; k < row + levels; k++)
                 {
-                    if (MaxDefinitionLevel > 0 && Definitions[k] < MaxDefinitionLevel)
+                    target.Present[k] = !IsNull(k);
+                    if (IsNull(k))
                     {
-                        (_starts[k], _lengths[k]) = (used, 0);
+                        target.Spans[k] = default;
                         continue;
                     }
 
                     var bytes = new ReadOnlySpan<byte>((void*)_values[value].Pointer, _values[value].Length);
                     value++;
-                    if (_text.Length - used < bytes.Length)
-                    {
-                        Array.Resize(ref _text, Math.Max(_text.Length * 2, used + bytes.Length));
-                    }
 
                     // Most click-log values (hex ids, codes) are ASCII: widened directly, UTF-8 decoding only for the rest.
-                    if (System.Text.Ascii.ToUtf16(bytes, _text.AsSpan(used), out var written) != OperationStatus.Done)
+                    if (System.Text.Ascii.ToUtf16(bytes, target.TextBuffer(used, bytes.Length), out var written) != OperationStatus.Done)
                     {
-                        var need = System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length);
-                        if (_text.Length - used < need)
-                        {
-                            Array.Resize(ref _text, Math.Max(_text.Length * 2, used + need));
-                        }
-
-                        written = System.Text.Encoding.UTF8.GetChars(bytes, _text.AsSpan(used));
+                        written = System.Text.Encoding.UTF8.GetChars(bytes, target.TextBuffer(used, System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length)));
                     }
 
-                    _starts[k] = used;
-                    _lengths[k] = written;
+                    target.Spans[k] = (used, written);
                     used += written;
                 }
 
                 row += levels;
             }
-        }
-
-        public override void Emit(int row, ClickLogRow target, int field)
-        {
-            if (MaxDefinitionLevel > 0 && Definitions[row] < MaxDefinitionLevel)
-            {
-                target.SetMissing(field);
-                return;
-            }
-
-            target.SetText(field, _text.AsSpan(_starts[row], _lengths[row]));
         }
     }
 }

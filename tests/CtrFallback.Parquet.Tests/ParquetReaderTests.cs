@@ -30,7 +30,8 @@ public sealed class ParquetReaderTests : IDisposable
     {
         DuckDbParquet.SkipUnlessAvailable();
         var tsv = _dir.File("log.tsv");
-        SyntheticClickLog.Write(tsv, new SyntheticClickLogOptions { Rows = 3_000, Seed = 3 });
+        // Enough rows that the reader's batches, and the source's decoded batches the rows point at, are reused many times.
+        SyntheticClickLog.Write(tsv, new SyntheticClickLogOptions { Rows = 30_000, Seed = 3 });
         var parquet = _dir.File("log.parquet");
         DuckDbParquet.CriteoTsvToParquet(tsv, parquet, rowGroupSize: 1_000);
 
@@ -51,7 +52,7 @@ public sealed class ParquetReaderTests : IDisposable
         }
 
         fromParquet.Read().Should().BeFalse();
-        rows.Should().Be(3_000);
+        rows.Should().Be(30_000);
         fromParquet.Malformed.Count.Should().Be(0);
         fromParquet.Fingerprint().Should().Be(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(parquet))));
     }

@@ -9,7 +9,7 @@ namespace CtrFallback.Data;
 /// <summary>
 /// Streams the rows of one or more click-log files (delimited text or JSON lines, plain or gzip), one reusable row at a time.
 /// Malformed rows are counted and the first ones remembered with file and line number; none is skipped silently.
-/// The formats differ only in their <see cref="ClickLogRecordSource"/>, which splits a record into text fields; parsing,
+/// The formats differ only in their <see cref="ClickLogRecordSource"/>, which fills a batch of rows with fields; parsing,
 /// malformed-row counting and the fingerprint are this class's, for every format.
 /// </summary>
 internal sealed class ClickLogReader : IDisposable
@@ -201,6 +201,8 @@ internal sealed class ClickLogReader : IDisposable
         try
         {
             Batch? batch = null;
+            var lines = new long[BatchRows];
+            var errors = new string?[BatchRows];
             while (!_stop.IsCancellationRequested)
             {
                 if (_source is null && !OpenNextFile())
@@ -214,8 +216,10 @@ internal sealed class ClickLogReader : IDisposable
                     (batch.Count, batch.Map) = (0, _map);
                 }
 
-                var row = batch.Rows[batch.Count];
-                if (!_source!.TryReadFields(row, out var line, out var error))
+                // The source fills the batch's free rows; the well-formed ones are then moved to its front.
+                var first = batch.Count;
+                var read = _source!.ReadRecords(batch.Rows.AsSpan(first), lines.AsSpan(first), errors.AsSpan(first));
+                if (read == 0)
                 {
                     // A batch holds rows of one file only (files may differ in columns).
                     if (batch.Count > 0)
@@ -233,24 +237,32 @@ internal sealed class ClickLogReader : IDisposable
                     continue;
                 }
 
-                if (error is null && row.TryParse(_map!, _paths[_fileIndex], line, out error))
+                for (var k = first; k < first + read; k++)
                 {
-                    if (_after is { } after && !(row.Timestamp > after))
+                    var row = batch.Rows[k];
+                    var error = errors[k];
+                    if (error is null && row.TryParse(_map!, _paths[_fileIndex], lines[k], out error))
                     {
-                        // Outside the window: the row's slot is reused.
-                        _outsideWindow++;
-                        continue;
-                    }
+                        if (_after is { } after && !(row.Timestamp > after))
+                        {
+                            // Outside the window: the row's slot is reused.
+                            _outsideWindow++;
+                            continue;
+                        }
 
-                    if (++batch.Count == BatchRows)
+                        (batch.Rows[batch.Count], batch.Rows[k]) = (row, batch.Rows[batch.Count]);
+                        batch.Count++;
+                    }
+                    else
                     {
-                        batches.Add(batch, _stop.Token);
-                        batch = null;
+                        Malformed.Add(_paths[_fileIndex], lines[k], _source.Locate(lines[k], error!));
                     }
                 }
-                else
+
+                if (batch.Count == BatchRows)
                 {
-                    Malformed.Add(_paths[_fileIndex], line, _source.Locate(error!));
+                    batches.Add(batch, _stop.Token);
+                    batch = null;
                 }
             }
 
@@ -448,21 +460,16 @@ internal sealed class ColumnMap
 
 /// <summary>
 /// One parsed click-log row; its text fields are spans over the line, valid until the next read. A typed source
-/// (Parquet) sets numbers and times as values instead of text (<see cref="SetNumber"/>), so they are not formatted
-/// only to be parsed back; the checks on them are the same.
+/// (Parquet) points the row at its record in a batch decoded column by column (<see cref="SetTyped"/>): numbers and
+/// times are values there, not formatted only to be parsed back, and the checks on them are the same.
 /// </summary>
 internal sealed class ClickLogRow
 {
-    private const byte Text = 0, Missing = 1, Number = 2, Time = 3;
     private int[] _starts = new int[64];
     private int[] _lengths = new int[64];
-    private byte[] _kinds = new byte[64];
-    private double[] _numbers = new double[64];
-    private long[] _times = new long[64];
     private string _line = string.Empty;
-    private char[] _chars = [];
-    private int _used;
-    private bool _typed;
+    private TypedRecordBatch? _typed;
+    private int _typedRow;
 
     public ClickLogRow(ClickLogSchema schema)
     {
@@ -489,16 +496,16 @@ internal sealed class ClickLogRow
     public ReadOnlySpan<char> Categorical(int index) => Field(CategoricalColumns[index]);
 
     /// <summary>The raw text of a file column (empty for a value a typed source set as a number or time).</summary>
-    public ReadOnlySpan<char> Field(int column) => _typed
-        ? _chars.AsSpan(_starts[column], _lengths[column])
+    public ReadOnlySpan<char> Field(int column) => _typed is { } typed
+        ? typed.Text(column, _typedRow)
         : _line.AsSpan(_starts[column], _lengths[column]);
 
     /// <summary>A file column as a number, whether the source gave text or a value; NaN when missing or not a number.</summary>
     public double NumberOrNaN(int column)
     {
-        if (_typed && _kinds[column] != Text)
+        if (_typed?.Columns[column] is { Kind: not TypedColumnKind.Text } typed)
         {
-            return _kinds[column] == Number ? _numbers[column] : double.NaN;
+            return typed.Kind == TypedColumnKind.Number && typed.Present[_typedRow] ? typed.Numbers[_typedRow] : double.NaN;
         }
 
         var text = Field(column);
@@ -508,9 +515,9 @@ internal sealed class ClickLogRow
     /// <summary>A file column as a time, whether the source gave text in <paramref name="format"/> or a value.</summary>
     public DateTimeOffset? TimeOrNull(int column, string format)
     {
-        if (_typed && _kinds[column] != Text)
+        if (_typed?.Columns[column] is { Kind: not TypedColumnKind.Text } typed)
         {
-            return _kinds[column] == Time ? new DateTimeOffset(_times[column], TimeSpan.Zero) : null;
+            return typed.Kind == TypedColumnKind.Time && typed.Present[_typedRow] ? new DateTimeOffset(typed.Ticks[_typedRow], TimeSpan.Zero) : null;
         }
 
         return TimestampFormat.TryParse(Field(column), format, out var t) ? t : null;
@@ -520,70 +527,20 @@ internal sealed class ClickLogRow
     internal void SetFields(string text, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
     {
         Reserve(starts.Length);
-        _typed = false;
+        LetGoOfTyped();
         _line = text;
         starts.CopyTo(_starts);
         lengths.CopyTo(_lengths);
         FieldCount = starts.Length;
     }
 
-    /// <summary>Starts a record that a typed source fills field by field (<see cref="SetText"/>, <see cref="SetNumber"/>, ...).</summary>
-    internal void BeginFields(int count)
+    /// <summary>Points the row at record <paramref name="row"/> of a typed source's batch, which it holds until filled again.</summary>
+    internal void SetTyped(TypedRecordBatch batch, int row)
     {
-        Reserve(count);
-        _typed = true;
-        FieldCount = count;
-        _used = 0;
-    }
-
-    /// <summary>Room for <paramref name="length"/> more characters of text; write them, then call <see cref="EndText"/>.</summary>
-    internal Span<char> TextBuffer(int length)
-    {
-        if (_chars.Length - _used < length)
-        {
-            Array.Resize(ref _chars, Math.Max(Math.Max(256, _chars.Length * 2), _used + length));
-        }
-
-        return _chars.AsSpan(_used);
-    }
-
-    /// <summary>Ends a text field whose <paramref name="written"/> characters went to <see cref="TextBuffer"/>.</summary>
-    internal void EndText(int column, int written)
-    {
-        _kinds[column] = Text;
-        _starts[column] = _used;
-        _lengths[column] = written;
-        _used += written;
-    }
-
-    /// <summary>Sets a field as text.</summary>
-    internal void SetText(int column, ReadOnlySpan<char> value)
-    {
-        value.CopyTo(TextBuffer(value.Length));
-        EndText(column, value.Length);
-    }
-
-    /// <summary>Sets a field as a number (any double: the parser rejects what it would reject as text).</summary>
-    internal void SetNumber(int column, double value)
-    {
-        _kinds[column] = Number;
-        _numbers[column] = value;
-        _lengths[column] = 0;
-    }
-
-    /// <summary>Sets a field as a UTC time, in ticks.</summary>
-    internal void SetTime(int column, long utcTicks)
-    {
-        _kinds[column] = Time;
-        _times[column] = utcTicks;
-        _lengths[column] = 0;
-    }
-
-    /// <summary>Sets a field as missing (a null).</summary>
-    internal void SetMissing(int column)
-    {
-        _kinds[column] = Missing;
-        _lengths[column] = 0;
+        batch.Hold();
+        LetGoOfTyped();
+        (_typed, _typedRow) = (batch, row);
+        FieldCount = batch.Columns.Length;
     }
 
     /// <summary>Parses the fields a record source has set into the label, numerics and timestamp: the same for every format.</summary>
@@ -591,9 +548,9 @@ internal sealed class ClickLogRow
     {
         File = file;
         LineNumber = lineNumber;
-        if (_typed && _kinds[map.Label] is Number)
+        if (TypedNumber(map.Label) is { } labelColumn)
         {
-            var value = _numbers[map.Label];
+            var value = labelColumn.Numbers[_typedRow];
             if (value is 1)
             {
                 Label = true;
@@ -629,9 +586,9 @@ internal sealed class ClickLogRow
         for (var i = 0; i < map.Numeric.Length; i++)
         {
             var column = map.Numeric[i];
-            if (_typed && _kinds[column] is Number)
+            if (TypedNumber(column) is { } typed)
             {
-                Numeric[i] = _numbers[column];
+                Numeric[i] = typed.Numbers[_typedRow];
                 if (!double.IsFinite(Numeric[i]))
                 {
                     error = string.Create(CultureInfo.InvariantCulture, $"numeric field '{map.Columns[column]}' is '{Numeric[i]}', not a number");
@@ -657,9 +614,9 @@ internal sealed class ClickLogRow
         Timestamp = null;
         if (map.Timestamp >= 0)
         {
-            if (_typed && _kinds[map.Timestamp] is Time)
+            if (_typed?.Columns[map.Timestamp] is { Kind: TypedColumnKind.Time } time && time.Present[_typedRow])
             {
-                Timestamp = new DateTimeOffset(_times[map.Timestamp], TimeSpan.Zero);
+                Timestamp = new DateTimeOffset(time.Ticks[_typedRow], TimeSpan.Zero);
             }
             else
             {
@@ -688,10 +645,17 @@ internal sealed class ClickLogRow
             var size = Math.Max(count, _starts.Length * 2);
             Array.Resize(ref _starts, size);
             Array.Resize(ref _lengths, size);
-            Array.Resize(ref _kinds, size);
-            Array.Resize(ref _numbers, size);
-            Array.Resize(ref _times, size);
         }
+    }
+
+    /// <summary>A typed source's column of numbers holding this row's value; <see langword="null"/> for text or a null.</summary>
+    private TypedRecordBatch.Column? TypedNumber(int column) =>
+        _typed?.Columns[column] is { Kind: TypedColumnKind.Number } typed && typed.Present[_typedRow] ? typed : null;
+
+    private void LetGoOfTyped()
+    {
+        _typed?.Release();
+        _typed = null;
     }
 
     /// <summary>Parses a finite number; plain integers (most click-log counts) without the general parser, to the same value.</summary>
@@ -723,7 +687,7 @@ internal sealed class ClickLogRow
     /// <summary>Splits a delimited line into fields; returns how many it has.</summary>
     internal int Split(string line, char separator)
     {
-        _typed = false;
+        LetGoOfTyped();
         _line = line;
         var count = 0;
         var start = 0;

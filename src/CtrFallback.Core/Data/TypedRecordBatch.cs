@@ -1,0 +1,125 @@
+namespace CtrFallback.Data;
+
+/// <summary>What a typed source's column holds for the reader: numbers, times, or text to hash.</summary>
+internal enum TypedColumnKind
+{
+    Number,
+    Time,
+    Text,
+}
+
+/// <summary>
+/// A batch of records that a typed source (Parquet) decoded column by column: the rows it fills
+/// (<see cref="ClickLogRow.SetTyped"/>) read their fields from here rather than holding copies of them. Copying every
+/// field into its row, one row at a time, cost more than decoding the columns did.
+/// </summary>
+/// <remarks>
+/// Every row set from the batch holds it until the row is filled again; when the last one lets go, the batch goes back
+/// to its source's pool to be filled again. Rows are filled only on the reader's producer thread, so the count needs no
+/// lock: the featurizing thread has handed a row back (through the reader's batches) before it is filled again.
+/// </remarks>
+internal sealed class TypedRecordBatch
+{
+    private readonly Stack<TypedRecordBatch> _pool;
+    private int _holders;
+
+    /// <summary>A batch of up to <paramref name="capacity"/> rows of the given columns, returned to <paramref name="pool"/> when free.</summary>
+    public TypedRecordBatch(IReadOnlyList<TypedColumnKind> kinds, int capacity, Stack<TypedRecordBatch> pool)
+    {
+        Columns = kinds.Select(kind => new Column(kind, capacity)).ToArray();
+        _pool = pool;
+    }
+
+    /// <summary>The columns, in the source's column order.</summary>
+    public Column[] Columns { get; }
+
+    /// <summary>Takes a batch of these columns from <paramref name="pool"/> (dropping any of other columns), or makes one.</summary>
+    public static TypedRecordBatch Rent(Stack<TypedRecordBatch> pool, IReadOnlyList<TypedColumnKind> kinds, int capacity)
+    {
+        while (pool.TryPop(out var batch))
+        {
+            if (batch.Columns.Length == kinds.Count && batch.Columns[0].Present.Length == capacity
+                && batch.Columns.Select(c => c.Kind).SequenceEqual(kinds))
+            {
+                return batch;
+            }
+        }
+
+        return new TypedRecordBatch(kinds, capacity, pool);
+    }
+
+    internal void Hold() => _holders++;
+
+    internal void Release()
+    {
+        if (--_holders == 0)
+        {
+            _pool.Push(this);
+        }
+    }
+
+    /// <summary>The text of a column at a row; empty when missing or when the column holds numbers or times.</summary>
+    /// <remarks>Hot path (every categorical of every row, on the featurizing thread): no branch, one bounds pair per row.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<char> Text(int column, int row)
+    {
+        var c = Columns[column];
+        var (start, length) = c.Spans[row];
+        return c.Chars.AsSpan(start, length);
+    }
+
+    /// <summary>One column's values for the batch's rows; a row is missing (a null) unless <see cref="Present"/>.</summary>
+    internal sealed class Column
+    {
+        public Column(TypedColumnKind kind, int capacity)
+        {
+            Kind = kind;
+            Present = new bool[capacity];
+            Spans = new (int, int)[capacity];
+            switch (kind)
+            {
+                case TypedColumnKind.Number:
+                    Numbers = new double[capacity];
+                    break;
+                case TypedColumnKind.Time:
+                    Ticks = new long[capacity];
+                    break;
+                default:
+                    Chars = new char[capacity * 16];
+                    break;
+            }
+        }
+
+        public TypedColumnKind Kind { get; }
+
+        public bool[] Present { get; }
+
+        /// <summary>Numbers, for a <see cref="TypedColumnKind.Number"/> column.</summary>
+        public double[] Numbers { get; } = [];
+
+        /// <summary>UTC ticks, for a <see cref="TypedColumnKind.Time"/> column.</summary>
+        public long[] Ticks { get; } = [];
+
+        /// <summary>
+        /// Each row's text in <see cref="Chars"/>, for a <see cref="TypedColumnKind.Text"/> column; empty for a missing
+        /// value, and for every row of a column of numbers or times (never set).
+        /// </summary>
+        public (int Start, int Length)[] Spans { get; }
+
+        /// <summary>The rows' text, one after another (grown by <see cref="TextBuffer"/>).</summary>
+        public char[] Chars { get; private set; } = [];
+
+        /// <summary>Room for <paramref name="length"/> characters after the first <paramref name="used"/>.</summary>
+        public Span<char> TextBuffer(int used, int length)
+        {
+            if (Chars.Length - used < length)
+            {
+                var grown = new char[Math.Max(Chars.Length * 2, used + length)];
+                Chars.AsSpan(0, used).CopyTo(grown);
+                Chars = grown;
+            }
+
+            return Chars.AsSpan(used);
+        }
+    }
+}
