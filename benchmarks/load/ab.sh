@@ -18,7 +18,7 @@ for p in 18101 18102; do
   if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "port $p already in use"; exit 1; fi
 done
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
 start() { # "env list", port
   # shellcheck disable=SC2086
   (cd "$SERVER_DIR" && exec env $1 taskset -c 0 dotnet CtrFallback.InferenceServer.dll --store "$WORK/store" \
