@@ -106,8 +106,8 @@ public sealed record SchemaSuggestion
         var required = ZBar(options, tested);
 
         // Candidates come ranked by gain with a deterministic tie-break, so the same analysis adds the same crosses in the same order.
-        var added = pairs.Concat(triples).Where(c => !c.InSchema && c.NeGain > 0 && c.Z >= required).ToArray();
         var scored = pairs.Concat(triples).ToArray();
+        var added = scored.Where(c => !c.InSchema && c.NeGain > 0 && c.Z >= required).ToArray();
         var kept = input.Crosses
             .Select(x => scored.FirstOrDefault(c => SameFields(c.ToCross(), x))
                 ?? new CrossCandidate(x.First, x.Second, 0, double.NaN, double.NaN, double.NaN, double.NaN, true) { Third = x.Third })

@@ -343,7 +343,7 @@ internal sealed class SignalScorer
     /// </summary>
     public (string First, string Second, string Third)[] Extensions(ClickLogSchema schema, IEnumerable<CrossCandidate> beam)
     {
-        var index = schema.Categorical.Select((name, c) => (name, c)).ToDictionary(x => x.name, x => x.c, StringComparer.Ordinal);
+        var index = FieldIndex(schema);
         var seen = new HashSet<(int, int, int)>();
         var triples = new List<(string, string, string)>();
         foreach (var pair in beam)
@@ -370,7 +370,7 @@ internal sealed class SignalScorer
     public CrossCandidate[] Triples(ClickLogSchema schema, IReadOnlyList<(string First, string Second, string Third)> triples, CancellationToken cancellationToken)
     {
         FitBaseline();
-        var index = schema.Categorical.Select((name, c) => (name, c)).ToDictionary(x => x.name, x => x.c, StringComparer.Ordinal);
+        var index = FieldIndex(schema);
         var inSchema = schema.Crosses.Where(c => c.Third is not null).Select(c => Sorted(index[c.First], index[c.Second], index[c.Third!])).ToHashSet();
         var results = new CrossCandidate[triples.Count];
         Parallel.For(
@@ -452,6 +452,10 @@ internal sealed class SignalScorer
 
         return counts;
     }
+
+    /// <summary>Each categorical field's position in the schema, by name.</summary>
+    private static Dictionary<string, int> FieldIndex(ClickLogSchema schema) =>
+        schema.Categorical.Select((name, c) => (name, c)).ToDictionary(x => x.name, x => x.c, StringComparer.Ordinal);
 
     private static (int, int, int) Sorted(int a, int b, int c)
     {
