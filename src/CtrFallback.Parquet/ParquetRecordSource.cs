@@ -106,6 +106,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             var batch = TypedRecordBatch.Rent(_pool, _kinds, BatchRows);
             for (var c = 0; c < _columns.Length; c++)
             {
+                batch.Columns[c].BeginFill();
                 _columns[c].Read(_readers[c], rows.Length, batch.Columns[c]);
             }
 
@@ -284,6 +285,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 if (IsNull(k))
                 {
                     target.Spans[k] = default;
+                    target.ValueIds[k] = -1;
                     continue;
                 }
 
@@ -322,7 +324,9 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                             ToLong(value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
                         }
 
+                        // Each row's text a value of its own: numbers are not worth matching to earlier rows'.
                         target.Spans[k] = (used, written);
+                        target.ValueIds[k] = k;
                         used += written;
                         break;
                 }
@@ -372,26 +376,53 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
 
     /// <summary>
     /// Strings decoded straight from Parquet's UTF-8 into one character buffer per batch: a string object per value
-    /// (26 million for a 1M-row Criteo log) is what made the logical reader slower than reading the TSV.
+    /// (26 million for a 1M-row Criteo log) is what made the logical reader slower than reading the TSV. A value that
+    /// an earlier row of the same read holds is stored once: both rows get its text and its number in
+    /// <see cref="TypedRecordBatch.Column.ValueIds"/>, so it is decoded, and later hashed, once.
     /// </summary>
+    /// <remarks>
+    /// Repeats are found by where the reader's values point: a dictionary-encoded page's values point into the column
+    /// chunk's dictionary, so rows holding the same dictionary entry hold the same pointer. Pointers are compared
+    /// within one <c>ReadBatch</c> call only, while all of them are valid (a later call may reuse the memory of a page
+    /// that is gone), and with their lengths, so two rows are matched only when they point at the very same bytes.
+    /// A plainly encoded page's values all point apart: after a read with no repeat the column stops looking for them
+    /// until its next row group, or for <see cref="PlainReadsBeforeLooking"/> reads.
+    /// </remarks>
     private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index, maxDefinitionLevel, TypedColumnKind.Text)
     {
+        // Open addressing over twice the batch's rows; a slot is in use when its stamp is the current call's.
+        private const int Slots = 2 * BatchRows;
+        private const int PlainReadsBeforeLooking = 16;
         private readonly ByteArray[] _values = new ByteArray[BatchRows];
+        private readonly Slot[] _slots = new Slot[Slots];
+        private int _stamp;
+        private ColumnReader? _reader;
+        private int _plainReads;
 
         public override void Read(ColumnReader reader, int count, TypedRecordBatch.Column target)
         {
             var typed = (ColumnReader<ByteArray>)reader;
+            if (!ReferenceEquals(reader, _reader))
+            {
+                // A new row group: a new column chunk, with a dictionary or not.
+                (_reader, _plainReads) = (reader, 0);
+            }
+
             var row = 0;
             var used = 0;
+            var distinct = 0;
             while (row < count)
             {
                 // The values point into the reader's page buffers, valid until its next call: decode them now.
-                var levels = (int)typed.ReadBatch(count - row, Definitions.AsSpan(row), Repetitions.AsSpan(row), _values, out _);
+                var levels = (int)typed.ReadBatch(count - row, Definitions.AsSpan(row), Repetitions.AsSpan(row), _values, out var values);
                 if (levels == 0)
                 {
                     throw new InvalidDataException($"The Parquet column chunk ended {count - row} rows before its row group did.");
                 }
 
+                var stamp = ++_stamp;
+                var look = _plainReads == 0;
+                var firstId = distinct;
                 var value = 0;
                 for (var k = row; k < row + levels; k++)
                 {
@@ -399,11 +430,32 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     if (IsNull(k))
                     {
                         target.Spans[k] = default;
+                        target.ValueIds[k] = -1;
                         continue;
                     }
 
-                    var bytes = new ReadOnlySpan<byte>((void*)_values[value].Pointer, _values[value].Length);
+                    var (pointer, length) = (_values[value].Pointer, _values[value].Length);
                     value++;
+                    ref var slot = ref Unsafe.NullRef<Slot>();
+                    if (look)
+                    {
+                        var at = (int)(((ulong)pointer * 0x9E3779B97F4A7C15UL) >> 32) & (Slots - 1);
+                        while (_slots[at].Stamp == stamp && (_slots[at].Pointer != pointer || _slots[at].Length != length))
+                        {
+                            at = (at + 1) & (Slots - 1);
+                        }
+
+                        slot = ref _slots[at];
+                        if (slot.Stamp == stamp)
+                        {
+                            // The same bytes as an earlier row of this call: the same text and value number.
+                            target.ValueIds[k] = slot.Id;
+                            target.Spans[k] = (slot.Start, slot.Chars);
+                            continue;
+                        }
+                    }
+
+                    var bytes = new ReadOnlySpan<byte>((void*)pointer, length);
 
                     // Most click-log values (hex ids, codes) are ASCII: widened directly, UTF-8 decoding only for the rest.
                     if (System.Text.Ascii.ToUtf16(bytes, target.TextBuffer(used, bytes.Length), out var written) != OperationStatus.Done)
@@ -411,12 +463,31 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                         written = System.Text.Encoding.UTF8.GetChars(bytes, target.TextBuffer(used, System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length)));
                     }
 
+                    if (look)
+                    {
+                        slot = new Slot { Pointer = pointer, Length = length, Id = distinct, Start = used, Chars = written, Stamp = stamp };
+                    }
+
+                    target.ValueIds[k] = distinct++;
                     target.Spans[k] = (used, written);
                     used += written;
                 }
 
+                // Every value of the call distinct: most likely a plain page, whose values never repeat.
+                _plainReads = look && distinct - firstId == values && values > 1 ? PlainReadsBeforeLooking
+                    : Math.Max(0, _plainReads - 1);
                 row += levels;
             }
+        }
+
+        private struct Slot
+        {
+            public nint Pointer;
+            public int Length;
+            public int Id;
+            public int Start;
+            public int Chars;
+            public int Stamp;
         }
     }
 }

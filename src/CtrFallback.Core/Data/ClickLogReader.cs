@@ -4,6 +4,8 @@ using System.Runtime.ExceptionServices;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
+using CtrFallback.Features;
+
 namespace CtrFallback.Data;
 
 /// <summary>
@@ -129,6 +131,28 @@ internal sealed class ClickLogReader : IDisposable
         Row = _batch!.Rows[_next++];
         Rows++;
         return true;
+    }
+
+    /// <summary>
+    /// Advances past every well-formed row the reader holds ready, at most a batch; empty at the end of the last file.
+    /// The rows are valid until the next call, and <see cref="Row"/> is the last of them.
+    /// </summary>
+    /// <remarks>For a caller that reads a field of many rows at once: a column of a typed source is then read in order.</remarks>
+    public ReadOnlySpan<ClickLogRow> ReadRows()
+    {
+        if (_batch is null || _next == _batch.Count)
+        {
+            if (_ended || !NextBatch())
+            {
+                return default;
+            }
+        }
+
+        var rows = _batch!.Rows.AsSpan(_next, _batch.Count - _next);
+        _next = _batch.Count;
+        Rows += rows.Length;
+        Row = rows[^1];
+        return rows;
     }
 
     public void Dispose()
@@ -494,6 +518,46 @@ internal sealed class ClickLogRow
 
     /// <summary>The categorical value at a schema position (empty when missing).</summary>
     public ReadOnlySpan<char> Categorical(int index) => Field(CategoricalColumns[index]);
+
+    /// <summary>
+    /// The categorical hashes of <paramref name="rows"/>, row after row in <paramref name="hashes"/>:
+    /// <paramref name="hasher"/>'s <see cref="FeatureHasher.HashCategorical"/> of each <see cref="Categorical"/>.
+    /// </summary>
+    /// <remarks>
+    /// Rows at consecutive records of a typed source's batch are hashed a column at a time, each distinct value of the
+    /// batch once (<see cref="TypedRecordBatch.HashColumn"/>): row after row, the featurizer read 26 column buffers at
+    /// once and hashed every repeat of a common value again.
+    /// </remarks>
+    public static void HashCategoricals(FeatureHasher hasher, ReadOnlySpan<ClickLogRow> rows, Span<uint> hashes)
+    {
+        var categorical = hasher.CategoricalCount;
+        for (var r = 0; r < rows.Length;)
+        {
+            var row = rows[r];
+            var run = 1;
+            if (row._typed is { } typed)
+            {
+                while (r + run < rows.Length && rows[r + run]._typed == typed && rows[r + run]._typedRow == row._typedRow + run)
+                {
+                    run++;
+                }
+
+                for (var i = 0; i < categorical; i++)
+                {
+                    typed.HashColumn(row.CategoricalColumns[i], row._typedRow, run, hasher, i, hashes[((r * categorical) + i)..], categorical);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < categorical; i++)
+                {
+                    hashes[(r * categorical) + i] = hasher.HashCategorical(i, row.Categorical(i));
+                }
+            }
+
+            r += run;
+        }
+    }
 
     /// <summary>The raw text of a file column (empty for a value a typed source set as a number or time).</summary>
     public ReadOnlySpan<char> Field(int column) => _typed is { } typed

@@ -338,7 +338,8 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     {
         var hasher = Hasher;
         var buffer = new byte[_rowSize];
-        var hashes = new uint[hasher.CategoricalCount];
+        var categorical = hasher.CategoricalCount;
+        var batchHashes = Array.Empty<uint>();
         var indices = new int[_hashed];
         var dense = new float[_numeric];
         var sumSquares = new double[_numeric];
@@ -356,8 +357,30 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
             var chunkFirst = 0;
             try
             {
-                while (reader.Read())
+                ReadOnlySpan<ClickLogRow> rows = default;
+                var next = 0;
+                while (true)
                 {
+                    if (next == rows.Length)
+                    {
+                        rows = reader.ReadRows();
+                        next = 0;
+                        if (rows.IsEmpty)
+                        {
+                            break;
+                        }
+
+                        // The batch's categoricals hashed together: a typed source's columns are then read in order.
+                        if (batchHashes.Length < rows.Length * categorical)
+                        {
+                            batchHashes = new uint[rows.Length * categorical];
+                        }
+
+                        ClickLogRow.HashCategoricals(hasher, rows, batchHashes);
+                    }
+
+                    var row = rows[next];
+                    var hashes = batchHashes.AsSpan(next++ * categorical, categorical);
                     if ((Rows & 0xFFFF) == 0)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
@@ -367,12 +390,6 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
                     if (Rows == int.MaxValue)
                     {
                         throw new NotSupportedException($"A training batch holds at most {int.MaxValue:N0} rows; split the log.");
-                    }
-
-                    var row = reader.Row;
-                    for (var i = 0; i < hashes.Length; i++)
-                    {
-                        hashes[i] = hasher.HashCategorical(i, row.Categorical(i));
                     }
 
                     hasher.Featurize(row.Numeric, hashes, row.Timestamp, indices, dense);
