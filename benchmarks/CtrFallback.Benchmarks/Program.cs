@@ -13,6 +13,12 @@ if (args is ["source", var input, ..])
     return;
 }
 
+if (args is ["featurize", var log, ..])
+{
+    CtrFallback.Benchmarks.FeaturizeBench.Run(log, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+
 if (args is ["read", .. var inputs])
 {
     CtrFallback.Benchmarks.ReadBench.Run(inputs);

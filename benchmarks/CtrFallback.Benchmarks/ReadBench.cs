@@ -73,3 +73,44 @@ internal static class SourceBench
         }
     }
 }
+
+/// <summary>
+/// The training load stage alone (read, featurize, write the featurized log), as <c>ctrfallback train</c> runs it with
+/// the default options: wall seconds, process CPU and the featurizing thread's CPU per round, the first round cold
+/// (as the CLI's), the others warm: <c>featurize FILE-OR-FOLDER [ROUNDS]</c>.
+/// </summary>
+internal static class FeaturizeBench
+{
+    public static void Run(string input, int rounds)
+    {
+        CtrFallback.Parquet.ParquetClickLogs.Register();
+        var schema = ClickLogSchema.Criteo;
+        var temp = Directory.CreateTempSubdirectory("ctrfallback-featurize-");
+        try
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var own = ThreadCpu();
+                var clock = Stopwatch.StartNew();
+                using (var reader = new ClickLogReader(schema, [input]))
+                using (var log = Training.FeaturizedLog.Build(reader, schema.ToFeatureSchema(), new Training.TrainingOptions().HoldoutFraction, null, temp.FullName, null, CancellationToken.None))
+                {
+                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {round + 1}: {log.Rows} rows, wall {clock.Elapsed.TotalSeconds:F3} s, cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F3} s, featurizing thread {ThreadCpu() - own:F3} s"));
+                }
+            }
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The calling thread's user and system CPU seconds (Linux: /proc/thread-self/stat).</summary>
+    private static double ThreadCpu()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+    }
+}
