@@ -277,6 +277,20 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 row += levels;
             }
 
+            if (Kind == TypedColumnKind.Number && typeof(T) != typeof(float))
+            {
+                // Numbers, most of a click log's columns: one loop over the batch (their text spans stay empty).
+                var (present, numbers) = (target.Present, target.Numbers);
+                for (var k = 0; k < count; k++)
+                {
+                    var isPresent = !IsNull(k);
+                    present[k] = isPresent;
+                    numbers[k] = isPresent ? ToDouble(_values[k]) : double.NaN;
+                }
+
+                return;
+            }
+
             // What the row takes, for the whole batch at once (the kind is the column's, not the row's).
             var used = 0;
             for (var k = 0; k < count; k++)
@@ -391,11 +405,14 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
     private sealed unsafe class StringColumn(int index, short maxDefinitionLevel) : ColumnBuffer(index, maxDefinitionLevel, TypedColumnKind.Text)
     {
         // Open addressing over twice the batch's rows; a slot is in use when its stamp is the current call's.
-        private const int Slots = 2 * BatchRows;
+        private const int SlotCount = 2 * BatchRows;
         private const int PlainReadsBeforeLooking = 16;
         private readonly ByteArray[] _values = new ByteArray[BatchRows];
-        private readonly Slot[] _slots = new Slot[Slots];
-        private int _stamp;
+
+        // One table for every string column a reading thread reads (they are read one after another): a table per
+        // column was 26 times the memory, and looking values up in it waited on the cache.
+        [ThreadStatic]
+        private static Repeats? s_repeats;
         private ColumnReader? _reader;
         private int _plainReads;
 
@@ -420,7 +437,16 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     throw new InvalidDataException($"The Parquet column chunk ended {count - row} rows before its row group did.");
                 }
 
-                var stamp = ++_stamp;
+                var repeats = s_repeats ??= new Repeats();
+                var slots = repeats.Slots;
+                if (++repeats.Stamp == int.MaxValue)
+                {
+                    // Stamps start again: no slot may keep an old call's.
+                    Array.Clear(slots);
+                    repeats.Stamp = 1;
+                }
+
+                var stamp = repeats.Stamp;
                 var look = _plainReads == 0;
                 var firstId = distinct;
                 var value = 0;
@@ -439,13 +465,13 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     ref var slot = ref Unsafe.NullRef<Slot>();
                     if (look)
                     {
-                        var at = (int)(((ulong)pointer * 0x9E3779B97F4A7C15UL) >> 32) & (Slots - 1);
-                        while (_slots[at].Stamp == stamp && (_slots[at].Pointer != pointer || _slots[at].Length != length))
+                        var at = (int)(((ulong)pointer * 0x9E3779B97F4A7C15UL) >> 32) & (SlotCount - 1);
+                        while (slots[at].Stamp == stamp && (slots[at].Pointer != pointer || slots[at].Length != length))
                         {
-                            at = (at + 1) & (Slots - 1);
+                            at = (at + 1) & (SlotCount - 1);
                         }
 
-                        slot = ref _slots[at];
+                        slot = ref slots[at];
                         if (slot.Stamp == stamp)
                         {
                             // The same bytes as an earlier row of this call: the same text and value number.
@@ -478,6 +504,14 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     : Math.Max(0, _plainReads - 1);
                 row += levels;
             }
+        }
+
+        /// <summary>The values of the current <c>ReadBatch</c> call, by where they point: in use where the stamp is the call's.</summary>
+        private sealed class Repeats
+        {
+            public Slot[] Slots { get; } = new Slot[SlotCount];
+
+            public int Stamp { get; set; }
         }
 
         private struct Slot

@@ -84,7 +84,7 @@ internal sealed class TypedRecordBatch
         {
             // Another featurizer or field reads this column: what was remembered is not its hashes.
             (c.MemoHasher, c.MemoField) = (hasher, field);
-            c.Memo++;
+            c.BeginFill();
         }
 
         var (memo, stamps, memoHashes) = (c.Memo, c.MemoStamps, c.MemoHashes);
@@ -172,7 +172,15 @@ internal sealed class TypedRecordBatch
         internal int MemoField { get; set; } = -1;
 
         /// <summary>Starts filling the column anew: hashes remembered for the previous fill's values no longer hold.</summary>
-        public void BeginFill() => Memo++;
+        public void BeginFill()
+        {
+            if (++Memo == int.MaxValue)
+            {
+                // Stamps start again: no value may keep an old fill's hash.
+                Array.Clear(MemoStamps);
+                Memo = 1;
+            }
+        }
 
         /// <summary>The rows' text, one after another (grown by <see cref="TextBuffer"/>).</summary>
         public char[] Chars { get; private set; } = [];
