@@ -299,7 +299,11 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 if (IsNull(k))
                 {
                     target.Spans[k] = default;
-                    target.ValueIds[k] = -1;
+                    if (Kind == TypedColumnKind.Text)
+                    {
+                        target.ValueIds[k] = -1;
+                    }
+
                     continue;
                 }
 

@@ -114,28 +114,29 @@ public sealed class ParquetReaderTests : IDisposable
     {
         DuckDbParquet.SkipUnlessAvailable();
 
-        // "site": seven values (dictionary pages; non-ASCII among them) and nulls; "user": a value per row (plain pages).
+        // "site": seven values (dictionary pages; non-ASCII among them) and nulls; "user": a value per row (plain pages);
+        // "slot": integers hashed as categories, and nulls.
         var path = SmallParquet("hashes.parquet", """
             SELECT (i % 3 = 0)::BIGINT AS click, i AS bid,
                    CASE WHEN i % 11 = 0 THEN NULL ELSE ['a', 'b', 'café', '日本', 'zz', 'a b', 'x'][i % 7 + 1] END AS site,
-                   'u' || (i * 7919) AS "user"
+                   'u' || (i * 7919) AS "user", CASE WHEN i % 13 = 0 THEN NULL ELSE i % 5 END AS slot
             FROM range(20000) t(i)
             """);
-        var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "numeric": ["bid"], "categorical": ["site", "user"] }""");
+        var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "numeric": ["bid"], "categorical": ["site", "user", "slot"] }""");
         var hasher = new CtrFallback.Features.FeatureHasher(schema.ToFeatureSchema());
         string[] sites = ["a", "b", "café", "日本", "zz", "a b", "x"];
 
         using var reader = new ClickLogReader(schema, [path]);
         var read = 0;
-        var hashes = new uint[2 * 1024];
+        var hashes = new uint[3 * 1024];
         for (var rows = reader.ReadRows(); !rows.IsEmpty; rows = reader.ReadRows())
         {
             ClickLogRow.HashCategoricals(hasher, rows, hashes);
             for (var r = 0; r < rows.Length; r++, read++)
             {
-                var (site, user) = (read % 11 == 0 ? string.Empty : sites[read % 7], $"u{read * 7919}");
-                (rows[r].Categorical(0).ToString(), rows[r].Categorical(1).ToString()).Should().Be((site, user));
-                hashes.AsSpan(2 * r, 2).ToArray().Should().Equal(hasher.HashCategorical(0, site), hasher.HashCategorical(1, user));
+                var (site, user, slot) = (read % 11 == 0 ? string.Empty : sites[read % 7], $"u{read * 7919}", read % 13 == 0 ? string.Empty : $"{read % 5}");
+                (rows[r].Categorical(0).ToString(), rows[r].Categorical(1).ToString(), rows[r].Categorical(2).ToString()).Should().Be((site, user, slot));
+                hashes.AsSpan(3 * r, 3).ToArray().Should().Equal(hasher.HashCategorical(0, site), hasher.HashCategorical(1, user), hasher.HashCategorical(2, slot));
             }
         }
 

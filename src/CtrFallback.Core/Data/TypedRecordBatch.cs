@@ -118,22 +118,24 @@ internal sealed class TypedRecordBatch
     {
         public Column(TypedColumnKind kind, int capacity)
         {
+            // A batch lives as long as its reader, refilled again and again: its arrays go to the pinned heap, which
+            // the collector never compacts (it copied every batch into the older generations' fresh pages).
             Kind = kind;
-            Present = new bool[capacity];
-            Spans = new (int, int)[capacity];
-            ValueIds = new int[capacity];
-            MemoHashes = new uint[capacity];
-            MemoStamps = new int[capacity];
+            Present = GC.AllocateArray<bool>(capacity, pinned: true);
+            Spans = GC.AllocateArray<(int, int)>(capacity, pinned: true);
             switch (kind)
             {
                 case TypedColumnKind.Number:
-                    Numbers = new double[capacity];
+                    Numbers = GC.AllocateArray<double>(capacity, pinned: true);
                     break;
                 case TypedColumnKind.Time:
-                    Ticks = new long[capacity];
+                    Ticks = GC.AllocateArray<long>(capacity, pinned: true);
                     break;
                 default:
-                    Chars = new char[capacity * 16];
+                    ValueIds = GC.AllocateArray<int>(capacity, pinned: true);
+                    MemoHashes = GC.AllocateArray<uint>(capacity, pinned: true);
+                    MemoStamps = GC.AllocateArray<int>(capacity, pinned: true);
+                    Chars = GC.AllocateArray<char>(capacity * 8, pinned: true);
                     break;
             }
         }
@@ -158,12 +160,12 @@ internal sealed class TypedRecordBatch
         /// For a text column, which of the batch's distinct values each row holds (numbered from 0, a value's text stored
         /// once), -1 for a missing value. Every fill of the column must call <see cref="BeginFill"/> first.
         /// </summary>
-        public int[] ValueIds { get; }
+        public int[] ValueIds { get; } = [];
 
         // The hashes of the distinct values computed so far in this fill, valid where their stamp is Memo.
-        internal uint[] MemoHashes { get; }
+        internal uint[] MemoHashes { get; } = [];
 
-        internal int[] MemoStamps { get; }
+        internal int[] MemoStamps { get; } = [];
 
         internal int Memo { get; set; }
 
@@ -190,7 +192,7 @@ internal sealed class TypedRecordBatch
         {
             if (Chars.Length - used < length)
             {
-                var grown = new char[Math.Max(Chars.Length * 2, used + length)];
+                var grown = GC.AllocateArray<char>(Math.Max(Chars.Length * 2, used + length), pinned: true);
                 Chars.AsSpan(0, used).CopyTo(grown);
                 Chars = grown;
             }
