@@ -75,8 +75,8 @@ internal static class SourceBench
 }
 
 /// <summary>
-/// The training load stage alone (read, featurize, write the featurized log), as <c>ctrfallback train</c> runs it with
-/// the default options: wall seconds, process CPU and the featurizing thread's CPU per round, the first round cold
+/// The training load stage alone (read, featurize, write the featurized log, the training profile watching), as
+/// <c>ctrfallback train</c> runs it with the default options: wall seconds, process CPU and the featurizing thread's CPU per round, the first round cold
 /// (as the CLI's), the others warm: <c>featurize FILE-OR-FOLDER [ROUNDS]</c>.
 /// </summary>
 internal static class FeaturizeBench
@@ -85,6 +85,7 @@ internal static class FeaturizeBench
     {
         CtrFallback.Parquet.ParquetClickLogs.Register();
         var schema = ClickLogSchema.Criteo;
+        var options = new Training.TrainingOptions();
         var temp = Directory.CreateTempSubdirectory("ctrfallback-featurize-");
         try
         {
@@ -94,7 +95,7 @@ internal static class FeaturizeBench
                 var own = ThreadCpu();
                 var clock = Stopwatch.StartNew();
                 using (var reader = new ClickLogReader(schema, [input]))
-                using (var log = Training.FeaturizedLog.Build(reader, schema.ToFeatureSchema(), new Training.TrainingOptions().HoldoutFraction, null, temp.FullName, null, CancellationToken.None))
+                using (var log = Training.FeaturizedLog.Build(reader, schema.ToFeatureSchema(), options.HoldoutFraction, null, temp.FullName, null, CancellationToken.None, options.MaxInMemoryTrainingBytes, new Training.TrainingProfileBuilder(schema.ToFeatureSchema(), options.Seed).Observe, options.NegativeSampleRate))
                 {
                     Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {round + 1}: {log.Rows} rows, wall {clock.Elapsed.TotalSeconds:F3} s, cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F3} s, featurizing thread {ThreadCpu() - own:F3} s"));
                 }
