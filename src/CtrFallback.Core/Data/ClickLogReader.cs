@@ -120,12 +120,9 @@ internal sealed class ClickLogReader : IDisposable
     /// </remarks>
     public bool Read()
     {
-        if (_batch is null || _next == _batch.Count)
+        if (!HasRowReady())
         {
-            if (_ended || !NextBatch())
-            {
-                return false;
-            }
+            return false;
         }
 
         Row = _batch!.Rows[_next++];
@@ -140,12 +137,9 @@ internal sealed class ClickLogReader : IDisposable
     /// <remarks>For a caller that reads a field of many rows at once: a column of a typed source is then read in order.</remarks>
     public ReadOnlySpan<ClickLogRow> ReadRows()
     {
-        if (_batch is null || _next == _batch.Count)
+        if (!HasRowReady())
         {
-            if (_ended || !NextBatch())
-            {
-                return default;
-            }
+            return default;
         }
 
         var rows = _batch!.Rows.AsSpan(_next, _batch.Count - _next);
@@ -181,6 +175,9 @@ internal sealed class ClickLogReader : IDisposable
         _fingerprint.Dispose();
         _stop.Dispose();
     }
+
+    /// <summary>Whether the current batch has a row left, taking the next batch when it has none.</summary>
+    private bool HasRowReady() => (_batch is not null && _next < _batch.Count) || (!_ended && NextBatch());
 
     private bool NextBatch()
     {

@@ -61,7 +61,7 @@ internal sealed class TypedRecordBatch
     }
 
     /// <summary>The text of a column at a row; empty when missing or when the column holds numbers or times.</summary>
-    /// <remarks>Hot path (every categorical of every row, on the featurizing thread): no branch, one bounds pair per row.</remarks>
+    /// <remarks>Every field a row reads as text; no branch, one bounds pair per row.</remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<char> Text(int column, int row)
     {
@@ -76,7 +76,7 @@ internal sealed class TypedRecordBatch
     /// <paramref name="stride"/> apart: each distinct value of the batch (<see cref="Column.ValueIds"/>) is hashed once,
     /// which with a click log's heavy head of common values is a fraction of its rows.
     /// </summary>
-    /// <remarks>Hot path (every categorical of every row, on the featurizing thread); the text is hashed as <see cref="Text"/> gives it.</remarks>
+    /// <remarks>Hot path (every categorical of every row, on the featurizing thread).</remarks>
     public void HashColumn(int column, int first, int count, FeatureHasher hasher, int field, Span<uint> hashes, int stride)
     {
         var c = Columns[column];
@@ -104,8 +104,7 @@ internal sealed class TypedRecordBatch
             }
             else
             {
-                var (start, length) = c.Spans[first + k];
-                hash = hasher.HashCategorical(field, c.Chars.AsSpan(start, length));
+                hash = hasher.HashCategorical(field, Text(column, first + k));
                 (memoHashes[id], stamps[id]) = (hash, memo);
             }
 
