@@ -297,7 +297,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 row += levels;
             }
 
-            if (Kind == TypedColumnKind.Number && typeof(T) != typeof(float))
+            if (Kind == TypedColumnKind.Number)
             {
                 // Numbers, most of a click log's columns: one loop over the batch (their text spans stay empty).
                 var (present, numbers) = (target.Present, target.Numbers);
@@ -311,7 +311,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 return;
             }
 
-            // What the row takes, for the whole batch at once (the kind is the column's, not the row's).
+            // Times or text, for the whole batch at once (the kind is the column's, not the row's).
             var used = 0;
             for (var k = 0; k < count; k++)
             {
@@ -330,9 +330,6 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 var value = _values[k];
                 switch (Kind)
                 {
-                    case TypedColumnKind.Number:
-                        target.Numbers[k] = ToDouble(value);
-                        break;
                     case TypedColumnKind.Time:
                         var units = ToLong(value);
                         target.Ticks[k] = DateTime.UnixEpoch.Ticks + (ticksPerUnit < 0 ? units / -ticksPerUnit : units * ticksPerUnit);

@@ -144,6 +144,24 @@ public sealed class ParquetReaderTests : IDisposable
     }
 
     [SkippableFact]
+    public void Read_FloatNumbers_AreTheirShortestText_AndANullIsMissing()
+    {
+        DuckDbParquet.SkipUnlessAvailable();
+        var path = SmallParquet("floats.parquet", "SELECT 1::BIGINT AS click, v::FLOAT AS bid, 'a' AS site FROM (VALUES (0.1), (NULL), (2.5)) t(v)");
+
+        using var reader = new ClickLogReader(Small, [path]);
+        var bids = new List<double>();
+        while (reader.Read())
+        {
+            bids.Add(reader.Row.Numeric[0]);
+        }
+
+        // 0.1f as a TSV would hold it ("0.1"), not as the double nearest the float (0.100000001490116).
+        bids.Should().HaveCount(3);
+        (bids[0], double.IsNaN(bids[1]), bids[2]).Should().Be((0.1, true, 2.5));
+    }
+
+    [SkippableFact]
     public void Open_AStringColumnNamedAsNumeric_IsASchemaErrorNamingTheColumn()
     {
         DuckDbParquet.SkipUnlessAvailable();
