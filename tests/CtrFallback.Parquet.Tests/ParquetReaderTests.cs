@@ -114,17 +114,17 @@ public sealed class ParquetReaderTests : IDisposable
     {
         DuckDbParquet.SkipUnlessAvailable();
 
-        // "site": seven values (dictionary pages; non-ASCII among them) and nulls; "user": a value per row (plain pages);
-        // "slot": integers hashed as categories, and nulls.
+        // "site": nine values (dictionary pages; non-ASCII among them, and two of eight bytes, one ASCII and one not) and
+        // nulls; "user": a value per row (plain pages); "slot": integers hashed as categories, and nulls.
         var path = SmallParquet("hashes.parquet", """
             SELECT (i % 3 = 0)::BIGINT AS click, i AS bid,
-                   CASE WHEN i % 11 = 0 THEN NULL ELSE ['a', 'b', 'café', '日本', 'zz', 'a b', 'x'][i % 7 + 1] END AS site,
+                   CASE WHEN i % 11 = 0 THEN NULL ELSE ['a', 'b', 'café', '日本', 'zz', 'a b', 'x', 'ad-12345', 'naïve!!'][i % 9 + 1] END AS site,
                    'u' || (i * 7919) AS "user", CASE WHEN i % 13 = 0 THEN NULL ELSE i % 5 END AS slot
             FROM range(20000) t(i)
             """);
         var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "numeric": ["bid"], "categorical": ["site", "user", "slot"] }""");
         var hasher = new CtrFallback.Features.FeatureHasher(schema.ToFeatureSchema());
-        string[] sites = ["a", "b", "café", "日本", "zz", "a b", "x"];
+        string[] sites = ["a", "b", "café", "日本", "zz", "a b", "x", "ad-12345", "naïve!!"];
 
         using var reader = new ClickLogReader(schema, [path]);
         var read = 0;
@@ -134,7 +134,7 @@ public sealed class ParquetReaderTests : IDisposable
             ClickLogRow.HashCategoricals(hasher, rows, hashes);
             for (var r = 0; r < rows.Length; r++, read++)
             {
-                var (site, user, slot) = (read % 11 == 0 ? string.Empty : sites[read % 7], $"u{read * 7919}", read % 13 == 0 ? string.Empty : $"{read % 5}");
+                var (site, user, slot) = (read % 11 == 0 ? string.Empty : sites[read % 9], $"u{read * 7919}", read % 13 == 0 ? string.Empty : $"{read % 5}");
                 (rows[r].Categorical(0).ToString(), rows[r].Categorical(1).ToString(), rows[r].Categorical(2).ToString()).Should().Be((site, user, slot));
                 hashes.AsSpan(3 * r, 3).ToArray().Should().Equal(hasher.HashCategorical(0, site), hasher.HashCategorical(1, user), hasher.HashCategorical(2, slot));
             }
