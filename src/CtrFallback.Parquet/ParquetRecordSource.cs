@@ -154,6 +154,18 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         return rows.Length;
     }
 
+    /// <summary>Each string column of a categorical field hashes its batch's distinct values as it decodes them.</summary>
+    public override void HashCategoricalsAhead(CtrFallback.Features.FeatureHasher hasher, IReadOnlyList<int> categoricalColumns)
+    {
+        for (var field = 0; field < categoricalColumns.Count; field++)
+        {
+            if (_columns[categoricalColumns[field]] is StringColumn column)
+            {
+                column.HashAhead = (hasher, field);
+            }
+        }
+    }
+
     /// <summary>Row group and row of a record of the last call (0-based, as Parquet tools count), before the reason.</summary>
     public override string Locate(long line, string error) =>
         string.Create(CultureInfo.InvariantCulture, $"row group {_lastCall.Group}, row {_lastCall.Row + (line - _lastCall.Line)}: {error}");
@@ -446,6 +458,9 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         private ColumnReader? _reader;
         private int _plainReads;
 
+        /// <summary>The featurizer and field whose hash each distinct value of a batch gets as it is decoded, if any.</summary>
+        public (CtrFallback.Features.FeatureHasher Hasher, int Field)? HashAhead { get; set; }
+
         // Optimized at once, as the value columns' Read.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Read(ColumnReader reader, int count, TypedRecordBatch.Column target)
@@ -460,6 +475,14 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             var row = 0;
             var used = 0;
             var distinct = 0;
+            var (hasher, field) = HashAhead ?? default;
+            if (hasher is not null)
+            {
+                // The batch's values are hashed here, for this field, in this fill (see TypedRecordBatch.HashColumn).
+                (target.MemoHasher, target.MemoField) = (hasher, field);
+            }
+
+            var (memo, memoStamps, memoHashes) = (target.Memo, target.MemoStamps, target.MemoHashes);
             while (row < count)
             {
                 // The values point into the reader's page buffers, valid until its next call: decode them now.
@@ -543,6 +566,12 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     if (look)
                     {
                         slot = new Slot { Pointer = pointer, Length = length, Row = (ushort)k, Stamp = stamp };
+                    }
+
+                    if (hasher is not null)
+                    {
+                        // Hashed while its text is in the cache, once per distinct value of the batch.
+                        (memoHashes[distinct], memoStamps[distinct]) = (hasher.HashCategorical(field, chars.AsSpan(used, written)), memo);
                     }
 
                     (ids[k], spans[k]) = (distinct++, (used, written));

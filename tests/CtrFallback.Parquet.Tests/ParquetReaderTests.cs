@@ -109,8 +109,11 @@ public sealed class ParquetReaderTests : IDisposable
         onParquet.ChampionEvaluation.Metrics.Auc.Should().BeGreaterThan(0.6);
     }
 
-    [SkippableFact]
-    public void HashCategoricals_DictionaryAndPlainStrings_HashAsTheirText()
+    [SkippableTheory]
+    [InlineData("not ahead")]
+    [InlineData("ahead, by the featurizer")]
+    [InlineData("ahead, by another featurizer")]
+    public void HashCategoricals_DictionaryAndPlainStrings_HashAsTheirText(string hashing)
     {
         DuckDbParquet.SkipUnlessAvailable();
 
@@ -127,6 +130,12 @@ public sealed class ParquetReaderTests : IDisposable
         string[] sites = ["a", "b", "café", "日本", "zz", "a b", "x", "ad-12345", "naïve!!"];
 
         using var reader = new ClickLogReader(schema, [path]);
+        if (hashing != "not ahead")
+        {
+            // The reading thread hashes as it decodes; with another featurizer's hashes in the batch, the rows are hashed again.
+            reader.HashCategoricalsAhead(hashing == "ahead, by the featurizer" ? hasher : new CtrFallback.Features.FeatureHasher(schema.ToFeatureSchema()));
+        }
+
         var read = 0;
         var hashes = new uint[3 * 1024];
         for (var rows = reader.ReadRows(); !rows.IsEmpty; rows = reader.ReadRows())

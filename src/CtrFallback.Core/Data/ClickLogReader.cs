@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.IO.Compression;
 using System.Security.Cryptography;
-
 using CtrFallback.Features;
 
 namespace CtrFallback.Data;
@@ -35,6 +34,7 @@ internal sealed class ClickLogReader : IDisposable
     private Task? _hashing;
     private readonly DateTimeOffset? _after;
     private long _outsideWindow;
+    private FeatureHasher? _hashAhead;
 
     /// <summary>Opens the click logs: files, folders or globs (<see cref="ClickLogInputs.Resolve"/>).</summary>
     /// <exception cref="FileNotFoundException">A name matches no file.</exception>
@@ -74,6 +74,24 @@ internal sealed class ClickLogReader : IDisposable
 
     /// <summary>The files read, in reading order, after folders and globs were expanded.</summary>
     public IReadOnlyList<string> Files => _paths;
+
+    /// <summary>
+    /// Lets the reading thread hash the categoricals with <paramref name="hasher"/> where its source decodes them
+    /// (a typed source, Parquet: each distinct value of a batch once, while its text is in the cache), so the thread
+    /// that featurizes the rows looks their hashes up (<see cref="ClickLogRow.HashCategoricals"/>) rather than computing
+    /// them. The hashes are the same either way. Call before the first read.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Reading has started.</exception>
+    public void HashCategoricalsAhead(FeatureHasher hasher)
+    {
+        ArgumentNullException.ThrowIfNull(hasher);
+        if (_batches is not null)
+        {
+            throw new InvalidOperationException("Hashing ahead is set before the first read.");
+        }
+
+        _hashAhead = hasher;
+    }
 
     /// <summary>Well-formed rows left out by the window by timestamp; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
     public long OutsideWindow => Volatile.Read(ref _outsideWindow);
@@ -334,6 +352,11 @@ internal sealed class ClickLogReader : IDisposable
 
             _source = ClickLogRecordSource.OpenParquet(path, _schema);
             _map = new ColumnMap(_schema, _source.Columns!);
+            if (_hashAhead is { } hasher && hasher.CategoricalCount == _map.Categorical.Length)
+            {
+                _source.HashCategoricalsAhead(hasher, _map.Categorical);
+            }
+
             return true;
         }
 

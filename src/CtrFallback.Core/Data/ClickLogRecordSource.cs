@@ -55,6 +55,16 @@ internal abstract class ClickLogRecordSource : IDisposable
     /// </summary>
     public virtual string Locate(long line, string error) => error;
 
+    /// <summary>
+    /// Asks the source to hash the categoricals it decodes with <paramref name="hasher"/>, categorical field <c>i</c>
+    /// being column <paramref name="categoricalColumns"/>[i], as it decodes them: a typed source's batch then holds each
+    /// distinct value's hash beside its text (<see cref="TypedRecordBatch.HashColumn"/> finds them there). Sources of
+    /// text lines do nothing: their rows are hashed where they are featurized.
+    /// </summary>
+    public virtual void HashCategoricalsAhead(Features.FeatureHasher hasher, IReadOnlyList<int> categoricalColumns)
+    {
+    }
+
     public abstract void Dispose();
 }
 

@@ -337,6 +337,7 @@ internal sealed unsafe partial class FeaturizedLog : IDisposable
     private void Write(ClickLogReader reader, Func<ClickLogRow, float>? championScorer, RowObserver? observer, Action<long>? progress, CancellationToken cancellationToken)
     {
         var hasher = Hasher;
+        reader.HashCategoricalsAhead(hasher);
         var buffer = new byte[_rowSize];
         var categorical = hasher.CategoricalCount;
         var batchHashes = Array.Empty<uint>();
