@@ -267,10 +267,11 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         /// <summary>Decodes the next <paramref name="count"/> rows of the column chunk into <paramref name="target"/>.</summary>
         public abstract void Read(ColumnReader reader, int count, TypedRecordBatch.Column target);
 
-        /// <summary>The column's maximum definition level: a row's level below it is a null (never, when it is 0).</summary>
+        /// <summary>
+        /// The column's maximum definition level: a row's level in <see cref="Definitions"/> below it is a null (never,
+        /// when it is 0: the levels of a required column stay 0).
+        /// </summary>
         protected short MaxDefinitionLevel { get; } = maxDefinitionLevel;
-
-        protected bool IsNull(int row) => MaxDefinitionLevel > 0 && Definitions[row] < MaxDefinitionLevel;
 
         private static ClickLogSchemaException NotTheTimestamp(string path, string name, string type) =>
             new($"{path}: column '{name}' holds {type} values, which the reader takes only for the schema's timestamp field.");
@@ -292,6 +293,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         public override void Read(ColumnReader reader, int count, TypedRecordBatch.Column target)
         {
             var typed = (ColumnReader<T>)reader;
+            var (definitions, defined) = (Definitions, MaxDefinitionLevel);
             var row = 0;
             while (row < count)
             {
@@ -307,7 +309,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     var v = row + (int)values - 1;
                     for (var k = row + levels - 1; k >= row; k--)
                     {
-                        if (!IsNull(k))
+                        if (definitions[k] >= defined)
                         {
                             _values[k] = _values[v--];
                         }
@@ -323,7 +325,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 var (present, numbers) = (target.Present, target.Numbers);
                 for (var k = 0; k < count; k++)
                 {
-                    var isPresent = !IsNull(k);
+                    var isPresent = definitions[k] >= defined;
                     present[k] = isPresent;
                     numbers[k] = isPresent ? ToDouble(_values[k]) : double.NaN;
                 }
@@ -335,8 +337,8 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             var used = 0;
             for (var k = 0; k < count; k++)
             {
-                target.Present[k] = !IsNull(k);
-                if (IsNull(k))
+                target.Present[k] = definitions[k] >= defined;
+                if (!target.Present[k])
                 {
                     target.Spans[k] = default;
                     if (Kind == TypedColumnKind.Text)
