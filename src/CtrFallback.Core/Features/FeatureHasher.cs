@@ -225,6 +225,13 @@ internal sealed class FeatureHasher
     }
 
     /// <summary>A MurmurHash3-style 32-bit hash of UTF-16 text, two characters per round.</summary>
+    /// <remarks>
+    /// Optimized at once: a training run hashes millions of values in its first second, which the tiered JIT spent in
+    /// unoptimized code calling <see cref="Round"/> and <c>MemoryMarshal.Cast</c> (the TSV's cold load stage 12% shorter,
+    /// its featurizing thread 0.86 s where it took 1.07 s; warm serving unchanged, 181 ns for 26 hashes where it took 176,
+    /// <c>CtrFallback.Benchmarks breakdown</c>).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint HashString(uint seed, ReadOnlySpan<char> text)
     {
         var h = seed ^ ((uint)text.Length * 0x9E3779B1u);
