@@ -391,6 +391,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private long ToLong(T value)
         {
             if (typeof(T) == typeof(int))
@@ -402,12 +403,15 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             if (typeof(T) == typeof(long))
             {
                 var v = Unsafe.As<T, long>(ref value);
-                return unsigned && v < 0 ? throw new InvalidDataException($"An unsigned 64-bit value {(ulong)v} does not fit the reader's range.") : v;
+                return unsigned && v < 0 ? throw OutOfRange((ulong)v) : v;
             }
 
             return 0;
         }
 
+        // Inlined, as ToLong: its IL, every type's branch, is over the inliner's size limit, and the number loop called it
+        // per value.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private double ToDouble(T value)
         {
             if (typeof(T) == typeof(double))
@@ -417,10 +421,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
 
             if (typeof(T) == typeof(float))
             {
-                // Through its shortest text, as a TSV would hold it: 0.1f reads as 0.1, not 0.100000001490116.
-                Span<char> text = stackalloc char[32];
-                Unsafe.As<T, float>(ref value).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture);
-                return double.Parse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture);
+                return FloatAsText(Unsafe.As<T, float>(ref value));
             }
 
             if (typeof(T) == typeof(bool))
@@ -429,6 +430,20 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             }
 
             return unsigned && typeof(T) == typeof(long) ? (ulong)Unsafe.As<T, long>(ref value) : ToLong(value);
+        }
+
+        private static InvalidDataException OutOfRange(ulong value) =>
+            new(string.Create(CultureInfo.InvariantCulture, $"An unsigned 64-bit value {value} does not fit the reader's range."));
+
+        /// <summary>
+        /// A float through its shortest text, as a TSV would hold it: 0.1f reads as 0.1, not 0.100000001490116 (a method
+        /// of its own: a <c>stackalloc</c> keeps a method from being inlined).
+        /// </summary>
+        private static double FloatAsText(float value)
+        {
+            Span<char> text = stackalloc char[32];
+            value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture);
+            return double.Parse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture);
         }
     }
 
