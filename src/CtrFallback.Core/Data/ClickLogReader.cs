@@ -79,18 +79,14 @@ internal sealed class ClickLogReader : IDisposable
     /// Lets the reading thread hash the categoricals with <paramref name="hasher"/> where its source decodes them
     /// (a typed source, Parquet: each distinct value of a batch once, while its text is in the cache), so the thread
     /// that featurizes the rows looks their hashes up (<see cref="ClickLogRow.HashCategoricals"/>) rather than computing
-    /// them. The hashes are the same either way. Call before the first read.
+    /// them. The hashes are the same either way. Takes effect from the next file the reading thread opens, so call it
+    /// before the first read; it is never wrong to call (a source that cannot hash ahead, a file whose columns do not
+    /// match the hasher's fields, leave the hashing to the featurizer).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Reading has started.</exception>
     public void HashCategoricalsAhead(FeatureHasher hasher)
     {
         ArgumentNullException.ThrowIfNull(hasher);
-        if (_batches is not null)
-        {
-            throw new InvalidOperationException("Hashing ahead is set before the first read.");
-        }
-
-        _hashAhead = hasher;
+        Volatile.Write(ref _hashAhead, hasher);
     }
 
     /// <summary>Well-formed rows left out by the window by timestamp; complete once <see cref="Read"/> has returned <see langword="false"/>.</summary>
@@ -352,7 +348,7 @@ internal sealed class ClickLogReader : IDisposable
 
             _source = ClickLogRecordSource.OpenParquet(path, _schema);
             _map = new ColumnMap(_schema, _source.Columns!);
-            if (_hashAhead is { } hasher && hasher.CategoricalCount == _map.Categorical.Length)
+            if (Volatile.Read(ref _hashAhead) is { } hasher && hasher.CategoricalCount == _map.Categorical.Length)
             {
                 _source.HashCategoricalsAhead(hasher, _map.Categorical);
             }
