@@ -249,16 +249,18 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                     return role == TypedColumnKind.Time
                         ? new ValueColumn<int>(index, level, TypedColumnKind.Time, TimeSpan.TicksPerDay)
                         : throw NotTheTimestamp(path, name, "DATE");
+                // A plain number named as the timestamp (epoch seconds, say) is its text, parsed with the schema's
+                // format as a TSV's would be: it has no unit of its own to be read as a time by.
                 case PhysicalType.Int64 when logical is NoneLogicalType or IntLogicalType { BitWidth: 64 }:
-                    return new ValueColumn<long>(index, level, role, unsigned: logical is IntLogicalType { IsSigned: false });
+                    return new ValueColumn<long>(index, level, AsValue(role), unsigned: logical is IntLogicalType { IsSigned: false });
                 case PhysicalType.Int32 when logical is NoneLogicalType or IntLogicalType:
-                    return new ValueColumn<int>(index, level, role, unsigned: logical is IntLogicalType { IsSigned: false });
+                    return new ValueColumn<int>(index, level, AsValue(role), unsigned: logical is IntLogicalType { IsSigned: false });
                 case PhysicalType.Double:
-                    return new ValueColumn<double>(index, level, role);
+                    return new ValueColumn<double>(index, level, AsValue(role));
                 case PhysicalType.Float:
-                    return new ValueColumn<float>(index, level, role);
+                    return new ValueColumn<float>(index, level, AsValue(role));
                 case PhysicalType.Boolean:
-                    return new ValueColumn<bool>(index, level, role);
+                    return new ValueColumn<bool>(index, level, AsValue(role));
                 default:
                     throw new ClickLogSchemaException(
                         $"{path}: column '{name}' has Parquet type {column.PhysicalType} ({logical.GetType().Name.Replace("LogicalType", string.Empty, StringComparison.Ordinal)}), which the reader does not take: use strings, integers, floats, doubles or booleans (and TIMESTAMP or DATE for the timestamp).");
@@ -273,6 +275,8 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         /// when it is 0: the levels of a required column stay 0).
         /// </summary>
         protected short MaxDefinitionLevel { get; } = maxDefinitionLevel;
+
+        private static TypedColumnKind AsValue(TypedColumnKind role) => role == TypedColumnKind.Time ? TypedColumnKind.Text : role;
 
         private static ClickLogSchemaException NotTheTimestamp(string path, string name, string type) =>
             new($"{path}: column '{name}' holds {type} values, which the reader takes only for the schema's timestamp field.");

@@ -232,7 +232,7 @@ public sealed class ParquetReaderTests : IDisposable
     }
 
     [SkippableFact]
-    public void Read_TimestampAndDateColumns_GiveTheRowsTheirTimesInUtc()
+    public void Read_TimestampDateAndEpochSecondColumns_GiveTheRowsTheirTimesInUtc()
     {
         DuckDbParquet.SkipUnlessAvailable();
         var schema = ClickLogSchema.Parse("""{ "hasHeader": true, "label": "click", "categorical": ["site"], "timestamp": { "column": "ts", "format": "unix" } }""");
@@ -242,11 +242,18 @@ public sealed class ParquetReaderTests : IDisposable
             """);
         var dates = SmallParquet("date.parquet", "SELECT 1::BIGINT AS click, 'a' AS site, DATE '2026-11-29' AS ts");
 
+        // Epoch seconds as plain integers: their text, parsed with the schema's format ("unix"), as in a TSV.
+        var seconds = SmallParquet("seconds.parquet", """
+            SELECT * FROM (VALUES (1::BIGINT, 'a', 1764510310::BIGINT), (0, 'b', NULL), (0, 'c', -1::BIGINT)) t(click, site, ts)
+            """);
+
         Times(schema, timestamps).Should().Equal(
             new DateTimeOffset(2026, 11, 30, 13, 45, 10, TimeSpan.Zero).AddTicks(1_234_560),
             null,
             new DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero));
         Times(schema, dates).Should().Equal(new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.Zero));
+        Times(schema, seconds).Should().Equal(
+            DateTimeOffset.FromUnixTimeSeconds(1764510310), null, new DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero));
 
         static List<DateTimeOffset?> Times(ClickLogSchema schema, string path)
         {
