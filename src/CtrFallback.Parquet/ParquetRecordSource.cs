@@ -505,6 +505,8 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             }
 
             var (memo, memoStamps, memoHashes) = (target.Memo, target.MemoStamps, target.MemoHashes);
+            var (byteArrays, present, spans, ids, definitions, defined) = (_values, target.Present, target.Spans, target.ValueIds, Definitions, MaxDefinitionLevel);
+            var chars = target.Chars;
             while (row < count)
             {
                 // The values point into the reader's page buffers, valid until its next call: decode them now.
@@ -526,8 +528,6 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 var stamp = repeats.Stamp;
                 var look = _plainReads == 0;
                 var firstId = distinct;
-                var (byteArrays, present, spans, ids, definitions, defined) = (_values, target.Present, target.Spans, target.ValueIds, Definitions, MaxDefinitionLevel);
-                var chars = target.Chars;
                 for (int k = row, value = 0; k < row + levels; k++)
                 {
                     if (definitions[k] < defined)
@@ -617,8 +617,8 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
 
         /// <summary>
         /// A value's bytes (where they are, how many) and the batch row that first held them (a batch has
-        /// <see cref="BatchRows"/> rows, fewer than a <see cref="ushort"/> counts): 16 bytes, half of what it was, so the
-        /// table (32 KiB) stays in the core's first-level cache.
+        /// <see cref="BatchRows"/> rows, fewer than a <see cref="ushort"/> counts): 16 bytes, so the table (32 KiB) stays
+        /// in the core's first-level cache.
         /// </summary>
         private struct Slot
         {
