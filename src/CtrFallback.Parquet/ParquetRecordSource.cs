@@ -501,7 +501,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
             if (hasher is not null)
             {
                 // The batch's values are hashed here, for this field, in this fill (see TypedRecordBatch.HashColumn).
-                (target.MemoHasher, target.MemoField) = (hasher, field);
+                target.RememberHashesOf(hasher, field);
             }
 
             var (memo, memoStamps, memoHashes) = (target.Memo, target.MemoStamps, target.MemoHashes);

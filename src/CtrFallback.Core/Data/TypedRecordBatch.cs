@@ -80,13 +80,7 @@ internal sealed class TypedRecordBatch
     public void HashColumn(int column, int first, int count, FeatureHasher hasher, int field, Span<uint> hashes, int stride)
     {
         var c = Columns[column];
-        if (!ReferenceEquals(c.MemoHasher, hasher) || c.MemoField != field)
-        {
-            // Another featurizer or field reads this column: what was remembered is not its hashes.
-            (c.MemoHasher, c.MemoField) = (hasher, field);
-            c.BeginFill();
-        }
-
+        c.RememberHashesOf(hasher, field);
         var (memo, stamps, memoHashes) = (c.Memo, c.MemoStamps, c.MemoHashes);
         var missing = hasher.MissingHash(field);
         var ids = c.ValueIds.AsSpan(first, count);
@@ -168,9 +162,23 @@ internal sealed class TypedRecordBatch
 
         internal int Memo { get; set; }
 
-        internal FeatureHasher? MemoHasher { get; set; }
+        internal FeatureHasher? MemoHasher { get; private set; }
 
-        internal int MemoField { get; set; } = -1;
+        internal int MemoField { get; private set; } = -1;
+
+        /// <summary>
+        /// Makes the remembered hashes <paramref name="hasher"/>'s for schema field <paramref name="field"/>: when they were
+        /// another featurizer's or field's, they are forgotten (whoever hashes the values, the reading thread as it decodes
+        /// them or <see cref="HashColumn"/>, remembers them for one featurizer and field at a time).
+        /// </summary>
+        internal void RememberHashesOf(FeatureHasher hasher, int field)
+        {
+            if (!ReferenceEquals(MemoHasher, hasher) || MemoField != field)
+            {
+                (MemoHasher, MemoField) = (hasher, field);
+                BeginFill();
+            }
+        }
 
         /// <summary>Starts filling the column anew: hashes remembered for the previous fill's values no longer hold.</summary>
         public void BeginFill()
