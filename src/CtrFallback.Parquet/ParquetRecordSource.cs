@@ -252,15 +252,15 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
                 // A plain number named as the timestamp (epoch seconds, say) is its text, parsed with the schema's
                 // format as a TSV's would be: it has no unit of its own to be read as a time by.
                 case PhysicalType.Int64 when logical is NoneLogicalType or IntLogicalType { BitWidth: 64 }:
-                    return new ValueColumn<long>(index, level, AsValue(role), unsigned: logical is IntLogicalType { IsSigned: false });
+                    return new ValueColumn<long>(index, level, TextIfTime(role), unsigned: logical is IntLogicalType { IsSigned: false });
                 case PhysicalType.Int32 when logical is NoneLogicalType or IntLogicalType:
-                    return new ValueColumn<int>(index, level, AsValue(role), unsigned: logical is IntLogicalType { IsSigned: false });
+                    return new ValueColumn<int>(index, level, TextIfTime(role), unsigned: logical is IntLogicalType { IsSigned: false });
                 case PhysicalType.Double:
-                    return new ValueColumn<double>(index, level, AsValue(role));
+                    return new ValueColumn<double>(index, level, TextIfTime(role));
                 case PhysicalType.Float:
-                    return new ValueColumn<float>(index, level, AsValue(role));
+                    return new ValueColumn<float>(index, level, TextIfTime(role));
                 case PhysicalType.Boolean:
-                    return new ValueColumn<bool>(index, level, AsValue(role));
+                    return new ValueColumn<bool>(index, level, TextIfTime(role));
                 default:
                     throw new ClickLogSchemaException(
                         $"{path}: column '{name}' has Parquet type {column.PhysicalType} ({logical.GetType().Name.Replace("LogicalType", string.Empty, StringComparison.Ordinal)}), which the reader does not take: use strings, integers, floats, doubles or booleans (and TIMESTAMP or DATE for the timestamp).");
@@ -276,7 +276,7 @@ internal sealed class ParquetRecordSource : ClickLogRecordSource
         /// </summary>
         protected short MaxDefinitionLevel { get; } = maxDefinitionLevel;
 
-        private static TypedColumnKind AsValue(TypedColumnKind role) => role == TypedColumnKind.Time ? TypedColumnKind.Text : role;
+        private static TypedColumnKind TextIfTime(TypedColumnKind role) => role == TypedColumnKind.Time ? TypedColumnKind.Text : role;
 
         private static ClickLogSchemaException NotTheTimestamp(string path, string name, string type) =>
             new($"{path}: column '{name}' holds {type} values, which the reader takes only for the schema's timestamp field.");
